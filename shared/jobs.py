@@ -1,0 +1,71 @@
+"""Job names and the enqueue-after-commit buffer.
+
+Services never talk to the queue directly: they call `defer_job(session, ...)`, which only
+records the job on the session. Whoever owns the transaction (the API's session dependency,
+the worker's `session_scope`) calls `flush_jobs` after COMMIT succeeds. A job therefore never
+runs against rows its transaction has not committed, and a rolled-back unit enqueues nothing.
+If the enqueue itself fails after commit, the committed row is the record of truth and the
+domain's sweeper re-enqueues it (see the inbox sweeper); jobs must be idempotent anyway.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Protocol
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
+
+log = structlog.get_logger(__name__)
+
+_INFO_KEY = "vouch_deferred_jobs"
+
+
+class JobName(StrEnum):
+    HEARTBEAT = "heartbeat"
+    PING = "ping"
+
+
+class Enqueuer(Protocol):
+    async def enqueue_job(self, function: str, *args: Any, **kwargs: Any) -> Any: ...
+
+
+@dataclass(slots=True)
+class DeferredJob:
+    name: JobName
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+def defer_job(
+    session: AsyncSession, name: JobName, *args: Any, job_id: str | None = None, **kwargs: Any
+) -> None:
+    """Enqueue `name(*args, **kwargs)` once the session's transaction commits.
+
+    `job_id` becomes arq's `_job_id`, so the same id enqueued twice while the first is queued
+    or running is one job.
+    """
+    if job_id is not None:
+        kwargs["_job_id"] = job_id
+    session.info.setdefault(_INFO_KEY, []).append(DeferredJob(name, args, kwargs))
+
+
+def discard_jobs(session: AsyncSession) -> None:
+    session.info.pop(_INFO_KEY, None)
+
+
+async def flush_jobs(session: AsyncSession, queue: Enqueuer | None) -> int:
+    """Enqueue what the committed unit deferred. Returns how many were handed to the queue."""
+    jobs: list[DeferredJob] = session.info.pop(_INFO_KEY, [])
+    sent = 0
+    for job in jobs:
+        if queue is None:
+            log.warning("job_not_enqueued", job=job.name, reason="no queue")
+            continue
+        try:
+            await queue.enqueue_job(job.name.value, *job.args, **job.kwargs)
+            sent += 1
+        except Exception as exc:  # the commit stands; sweepers recover from the DB
+            log.error("job_enqueue_failed", job=job.name, error=repr(exc))
+    return sent
