@@ -237,7 +237,9 @@ def brands_create(
     """Create a brand (tenant)."""
 
     async def work(session: AsyncSession) -> Brand:
-        brand = await brands.create_brand(session, name, default_currency=currency, timezone=timezone)
+        brand = await brands.create_brand(
+            session, name, default_currency=currency, timezone=timezone
+        )
         brands.update_brand(brand, allowed_domains=domain or [])
         await session.flush()
         return brand

@@ -11,7 +11,7 @@ from rich.console import Console
 
 from shared.config import Settings, get_settings
 from shared.db.engine import normalize_database_url
-from shared.runtime import EmbeddedServers, RuntimeError_
+from shared.runtime import EmbeddedServerError, EmbeddedServers
 
 console = Console(stderr=True)
 
@@ -33,7 +33,7 @@ def resolve(settings: Settings | None = None) -> tuple[Settings, EmbeddedServers
     servers = EmbeddedServers(settings.data_dir)
     try:
         urls = servers.start()
-    except RuntimeError_ as exc:
+    except EmbeddedServerError as exc:
         raise ServerUnavailable(
             f"{exc}\nFix: free disk space or delete {settings.data_dir} to start from scratch, "
             "or point VOUCH_DATABASE_URL / VOUCH_REDIS_URL at running servers."
@@ -60,7 +60,7 @@ async def _check(settings: Settings) -> list[str]:
             "  Fix: start PostgreSQL or correct VOUCH_DATABASE_URL; unset it to use the "
             "embedded server."
         )
-    client = aioredis.from_url(settings.redis_url, socket_connect_timeout=5)
+    client = aioredis.Redis.from_url(settings.redis_url, socket_connect_timeout=5)
     try:
         await client.ping()
     except Exception as exc:

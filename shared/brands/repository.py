@@ -46,7 +46,9 @@ async def find_active_key(session: AsyncSession, key_hash: bytes) -> tuple[ApiKe
     return None if row is None else (row[0], row[1])
 
 
-async def touch_key(session: AsyncSession, key_id: uuid.UUID, now: datetime, stale: datetime) -> None:
+async def touch_key(
+    session: AsyncSession, key_id: uuid.UUID, now: datetime, stale: datetime
+) -> None:
     """Refresh last_used_at at most once per window, so a busy key is not a write per request."""
     await session.execute(
         update(ApiKey)

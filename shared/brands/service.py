@@ -117,7 +117,9 @@ async def issue_key(
 
 async def authenticate(session: AsyncSession, secret: str | None, touch_seconds: int) -> Principal:
     if not secret or not secret.startswith(KEY_PREFIX):
-        raise Unauthorized("Missing or malformed API key: send 'Authorization: Bearer vk_live_...'.")
+        raise Unauthorized(
+            "Missing or malformed API key: send 'Authorization: Bearer vk_live_...'."
+        )
     found = await find_active_key(session, hash_key(secret))
     if found is None:
         raise Unauthorized("Unknown or revoked API key.")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar, cast
 
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,15 +25,14 @@ class BrandScopedRepository(Generic[M]):
         self.session = session
         self.brand_id = brand_id
 
-    def scoped(self) -> Select[tuple[M]]:
+    def scoped(self) -> Select[Any]:
         return select(self.model).where(self.model.brand_id == self.brand_id)
 
     async def get(self, id_: uuid.UUID, *, for_update: bool = False) -> M | None:
         stmt = self.scoped().where(self.model.id == id_)
         if for_update:
             stmt = stmt.with_for_update()
-        result: M | None = (await self.session.execute(stmt)).scalar_one_or_none()
-        return result
+        return cast(M | None, (await self.session.execute(stmt)).scalar_one_or_none())
 
     async def get_or_404(self, id_: uuid.UUID, *, for_update: bool = False) -> M:
         row = await self.get(id_, for_update=for_update)

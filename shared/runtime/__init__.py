@@ -1,5 +1,5 @@
 """Embedded PostgreSQL and Redis for `make run` and `make test` (not for production)."""
 
-from shared.runtime.embedded import EmbeddedServers, RuntimeError_, ServerUrls
+from shared.runtime.embedded import EmbeddedServerError, EmbeddedServers, ServerUrls
 
-__all__ = ["EmbeddedServers", "RuntimeError_", "ServerUrls"]
+__all__ = ["EmbeddedServerError", "EmbeddedServers", "ServerUrls"]

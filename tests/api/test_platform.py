@@ -48,9 +48,7 @@ async def test_request_id_is_echoed_or_generated(client: httpx.AsyncClient) -> N
 
 
 async def test_metrics_use_route_templates(client: httpx.AsyncClient, tenant: Tenant) -> None:
-    await client.delete(
-        "/v1/api-keys/01a20a0f-a0c0-7677-9145-f12f6502aa9d", headers=tenant.headers
-    )
+    await client.delete("/v1/api-keys/01a20a0f-a0c0-7677-9145-f12f6502aa9d", headers=tenant.headers)
     text = (await client.get("/metrics")).text
     assert 'route="/v1/api-keys/{key_id}"' in text
     assert "vouch_http_request_duration_seconds_bucket" in text

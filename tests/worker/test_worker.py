@@ -32,7 +32,9 @@ async def queue(settings: Settings) -> ArqRedis:
     await pool.aclose()
 
 
-def _ctx(settings: Settings, sm: async_sessionmaker[AsyncSession], redis: ArqRedis) -> WorkerContext:
+def _ctx(
+    settings: Settings, sm: async_sessionmaker[AsyncSession], redis: ArqRedis
+) -> WorkerContext:
     return {"settings": settings, "sessionmaker": sm, "redis": redis}
 
 
