@@ -2,5 +2,32 @@
 
 from shared.db.base import Base
 from shared.models.brands import ApiKey, Brand
+from shared.models.campaigns import Campaign, CampaignHashtag, CostLine, KpiTarget
+from shared.models.collaborations import (
+    Collaboration,
+    CollaborationEvent,
+    ContractTerms,
+    Deliverable,
+    DeliverableReview,
+)
+from shared.models.events import OutboxEvent
+from shared.models.influencers import FollowerSnapshot, Influencer, SocialAccount
 
-__all__ = ["ApiKey", "Base", "Brand"]
+__all__ = [
+    "ApiKey",
+    "Base",
+    "Brand",
+    "Campaign",
+    "CampaignHashtag",
+    "Collaboration",
+    "CollaborationEvent",
+    "ContractTerms",
+    "CostLine",
+    "Deliverable",
+    "DeliverableReview",
+    "FollowerSnapshot",
+    "Influencer",
+    "KpiTarget",
+    "OutboxEvent",
+    "SocialAccount",
+]
