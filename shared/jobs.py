@@ -10,6 +10,7 @@ domain's sweeper re-enqueues it (see the inbox sweeper); jobs must be idempotent
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
@@ -20,6 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 log = structlog.get_logger(__name__)
 
 _INFO_KEY = "vouch_deferred_jobs"
+_CALLBACKS_KEY = "vouch_after_commit"
+
+RedisCallback = Callable[[Any], Awaitable[None]]
 
 
 class JobName(StrEnum):
@@ -51,13 +55,26 @@ def defer_job(
     session.info.setdefault(_INFO_KEY, []).append(DeferredJob(name, args, kwargs))
 
 
+def after_commit(session: AsyncSession, callback: RedisCallback) -> None:
+    """Run `await callback(redis)` once the session's transaction commits (e.g. invalidate a
+    cache entry the unit changed). Best effort: a failure is logged, the commit stands."""
+    session.info.setdefault(_CALLBACKS_KEY, []).append(callback)
+
+
 def discard_jobs(session: AsyncSession) -> None:
     session.info.pop(_INFO_KEY, None)
+    session.info.pop(_CALLBACKS_KEY, None)
 
 
 async def flush_jobs(session: AsyncSession, queue: Enqueuer | None) -> int:
     """Enqueue what the committed unit deferred. Returns how many were handed to the queue."""
     jobs: list[DeferredJob] = session.info.pop(_INFO_KEY, [])
+    callbacks: list[RedisCallback] = session.info.pop(_CALLBACKS_KEY, [])
+    for callback in callbacks:
+        try:
+            await callback(queue)
+        except Exception as exc:
+            log.error("after_commit_failed", callback=repr(callback), error=repr(exc))
     sent = 0
     for job in jobs:
         if queue is None:
