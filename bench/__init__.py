@@ -1,0 +1,1 @@
+"""Load and throughput benchmarks (`make bench`); never part of `make test`."""
