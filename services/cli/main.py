@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
+import socket
 import subprocess
 import sys
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Annotated, TypeVar
+from typing import Annotated, NoReturn, TypeVar
 
 import httpx
 import typer
@@ -22,10 +24,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.cli.servers import ServerUnavailable, check_reachable, resolve
 from shared.brands import service as brands
 from shared.brands.repository import BrandNotFound, BrandRepository
-from shared.config import Settings
+from shared.config import Settings, get_settings
 from shared.db.engine import create_engine, create_sessionmaker
 from shared.db.migrate import upgrade
-from shared.errors import DomainError
+from shared.errors import DomainError, InvalidInput
 from shared.models import Brand
 
 app = typer.Typer(help="Vouch: influencer marketing backend.", no_args_is_help=True)
@@ -39,15 +41,26 @@ err = Console(stderr=True)
 T = TypeVar("T")
 
 
-def _settings(check: bool = True) -> Settings:
+def _settings(*, redis: bool = True) -> Settings:
+    """Settings with both URLs resolved, after checking the servers answer. `redis=False` for
+    commands that only use the database."""
     try:
         settings, _ = resolve()
-        if check:
-            check_reachable(settings)
+        check_reachable(settings, redis=redis)
     except ServerUnavailable as exc:
-        err.print(f"[red]{exc}[/red]")
-        raise typer.Exit(2) from exc
+        _fail(str(exc))
     return settings
+
+
+def _say(text: str) -> None:
+    # Ids, names and secrets verbatim: no markup, no highlighting, never wrapped mid-token.
+    out.print(text, markup=False, highlight=False, soft_wrap=True)
+
+
+def _fail(message: str, code: int = 2) -> NoReturn:
+    # markup=False: messages quote URLs and exception reprs, whose brackets are not markup.
+    err.print(message, style="red", markup=False, highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
 
 
 def _in_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
@@ -62,8 +75,7 @@ def _in_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]
     try:
         return asyncio.run(run())
     except DomainError as exc:
-        err.print(f"[red]{exc.detail}[/red]")
-        raise typer.Exit(1) from exc
+        _fail(exc.detail, code=1)
 
 
 # ----------------------------------------------------------------------------- processes
@@ -115,7 +127,7 @@ def worker(
 @app.command()
 def migrate(revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
     """Apply the Alembic migrations."""
-    settings = _settings()
+    settings = _settings(redis=False)
     assert settings.database_url
     upgrade(settings.database_url, revision)
     out.print(f"database migrated to {revision}")
@@ -124,52 +136,61 @@ def migrate(revision: Annotated[str, typer.Argument(help="Target revision.")] = 
 @app.command()
 def up() -> None:
     """What `make run` calls: servers, migrations, demo brand, API and worker. Ctrl-C stops all."""
-    try:
-        settings, servers = resolve()
-        check_reachable(settings)
-    except ServerUnavailable as exc:
-        err.print(f"[red]{exc}[/red]")
-        raise typer.Exit(2) from exc
-    assert settings.database_url and settings.redis_url
-    upgrade(settings.database_url)
-    demo = _in_session(settings, _ensure_demo_brand)
-
-    env = {
-        **os.environ,
-        "VOUCH_DATABASE_URL": settings.database_url,
-        "VOUCH_REDIS_URL": settings.redis_url,
-    }
-    children: dict[str, subprocess.Popen[bytes]] = {}
-    # Own sessions: Ctrl-C reaches only this process, which stops the children in order.
-    for name in ("api", "worker"):
-        children[name] = subprocess.Popen(  # noqa: S603
-            [sys.executable, "-m", "services.cli", name], env=env, start_new_session=True
-        )
-
     stopping = False
 
     def request_stop(signum: int, _frame: object) -> None:
         nonlocal stopping
         stopping = True
 
+    # Installed before anything starts: a Ctrl-C during startup (server start, migrations)
+    # must still reach the `finally` below that stops what was started, not leave orphans.
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
 
+    # A second `make run` beside a running one would otherwise start, fail to bind, and on
+    # its way out stop the embedded servers the first one is using.
+    wanted = get_settings()
+    if not _port_free(wanted.host, wanted.port):
+        _fail(
+            f"Port {wanted.port} on {wanted.host} is already in use (another `vouch up`?).\n"
+            "  Fix: stop it, or choose another port with VOUCH_PORT."
+        )
+    try:
+        settings, servers = resolve()
+    except ServerUnavailable as exc:
+        _fail(str(exc))
+
+    children: dict[str, subprocess.Popen[bytes]] = {}
     code = 0
     try:
+        try:
+            check_reachable(settings)
+        except ServerUnavailable as exc:
+            _fail(str(exc))
+        assert settings.database_url and settings.redis_url
+        demo = None
+        if not stopping:
+            upgrade(settings.database_url)
+            demo = _in_session(settings, _ensure_demo_brand)
+        env = {
+            **os.environ,
+            "VOUCH_DATABASE_URL": settings.database_url,
+            "VOUCH_REDIS_URL": settings.redis_url,
+        }
+        # Own sessions: Ctrl-C reaches only this process, which stops the children in order.
+        for name in ("api", "worker"):
+            if stopping:
+                break
+            children[name] = subprocess.Popen(  # noqa: S603
+                [sys.executable, "-m", "services.cli", name], env=env, start_new_session=True
+            )
         ready = _wait_ready(settings, children, lambda: stopping)
-        base = settings.base_url
-        lines = [f"API      {base}", f"Docs     {base}/docs", f"OpenAPI  {base}/openapi.json"]
-        if demo is not None:  # printed even if not ready: the key exists only in this output
-            lines += ["", f"Demo brand  {demo[0]}", f"API key     {demo[1]}  (shown once)"]
-            lines += [f"Try: curl -H 'Authorization: Bearer {demo[1]}' {base}/v1/brand"]
-        if ready or demo is not None:
-            title = "Vouch is running (Ctrl-C stops)" if ready else "Vouch did not become ready"
-            out.print(Panel("\n".join(lines), title=title))
+        if demo is not None or not stopping:  # a new demo key exists only in this output
+            _print_banner(settings, ready, demo)
         while not stopping:
             dead = [n for n, p in children.items() if p.poll() is not None]
             if dead:
-                err.print(f"[red]{', '.join(dead)} exited unexpectedly; stopping.[/red]")
+                err.print(f"{', '.join(dead)} exited unexpectedly; stopping.", style="red")
                 code = 1
                 break
             time.sleep(0.2)
@@ -181,23 +202,60 @@ def up() -> None:
     raise typer.Exit(code)
 
 
+def _print_banner(settings: Settings, ready: bool, demo: tuple[str, str] | None) -> None:
+    base = settings.base_url
+    lines = [f"API      {base}", f"Docs     {base}/docs", f"OpenAPI  {base}/openapi.json"]
+    if demo is not None:  # printed even if not ready: the key exists only in this output
+        lines += ["", f"Demo brand  {demo[0]}", f"API key     {demo[1]}  (shown once)"]
+    title = "Vouch is running (Ctrl-C stops)" if ready else "Vouch is not ready yet (see logs)"
+    out.print(Panel("\n".join(lines), title=title))
+    if demo is not None:
+        # Outside the panel and unwrapped, so the command can be copied as is.
+        curl = f"curl -H 'Authorization: Bearer {demo[1]}' {base}/v1/brand"
+        _say(f"Try: {curl}")
+
+
+def _loopback(host: str) -> str:
+    """Where this machine reaches a server bound to `host` (wildcards are not addresses)."""
+    if host in ("", "0.0.0.0"):  # noqa: S104 - compared, not bound
+        return "127.0.0.1"
+    if host == "::":
+        return "[::1]"
+    return f"[{host}]" if ":" in host else host
+
+
+def _port_free(host: str, port: int) -> bool:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        # As uvicorn binds: SO_REUSEADDR, so a socket in TIME_WAIT does not count as in use.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
 def _wait_ready(
     settings: Settings,
     children: dict[str, subprocess.Popen[bytes]],
     stopping: Callable[[], bool],
     timeout: float = 60,
 ) -> bool:
+    """True once /readyz answers 200; False if a child exits, Ctrl-C, or `timeout` seconds."""
     deadline = time.monotonic() + timeout
-    url = f"http://{settings.host}:{settings.port}/readyz"
-    while time.monotonic() < deadline and not stopping():
-        if any(p.poll() is not None for p in children.values()):
-            return False
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return True
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
+    url = f"http://{_loopback(settings.host)}:{settings.port}/readyz"
+    # trust_env=False: an HTTP(S)_PROXY in the environment must not capture a loopback probe.
+    with httpx.Client(timeout=1, trust_env=False) as http:
+        while time.monotonic() < deadline and not stopping():
+            if any(p.poll() is not None for p in children.values()):
+                return False
+            try:
+                if http.get(url).status_code == 200:
+                    return True
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
     return False
 
 
@@ -235,6 +293,12 @@ def brands_create(
     ] = None,
 ) -> None:
     """Create a brand (tenant)."""
+    # The same limits the API's schema enforces; the table's CHECKs would reject these with
+    # a traceback instead of a message.
+    if not 1 <= len(name) <= 200:
+        _fail("The brand name must be 1 to 200 characters.", code=1)
+    if not re.fullmatch(r"[A-Za-z]{3}", currency):
+        _fail(f"--currency must be an ISO 4217 code such as USD, not {currency!r}.", code=1)
 
     async def work(session: AsyncSession) -> Brand:
         brand = await brands.create_brand(
@@ -244,18 +308,25 @@ def brands_create(
         await session.flush()
         return brand
 
-    brand = _in_session(_settings(), work)
-    out.print(f"brand created: {brand.id}  {brand.name}")
-    out.print(f"next: vouch keys create {brand.id}")
+    brand = _in_session(_settings(redis=False), work)
+    _say(f"brand created: {brand.id}  {brand.name}")
+    _say(f"next: vouch keys create {brand.id}")
 
 
 async def _find_brand(session: AsyncSession, ref: str) -> Brand:
-    repo = BrandRepository(session)
-    brand: Brand | None
+    """A brand by id, or by name when that name is unique (names are not: refuse to guess)."""
     try:
-        brand = await repo.get(uuid.UUID(ref))
+        brand_id = uuid.UUID(ref)
     except ValueError:
-        brand = await repo.get_by_name(ref)
+        stmt = select(Brand).where(Brand.name == ref).order_by(Brand.id).limit(2)
+        found = list((await session.execute(stmt)).scalars())
+        if len(found) > 1:
+            raise InvalidInput(
+                ["brand"], f"More than one brand is named {ref!r}; pass the brand id instead."
+            ) from None
+        brand = found[0] if found else None
+    else:
+        brand = await BrandRepository(session).get(brand_id)
     if brand is None:
         raise BrandNotFound(detail=f"No brand with id or name {ref!r}.")
     return brand
@@ -276,9 +347,9 @@ def keys_create(
         scopes = [s.value for s in scope] if scope else None
         return await brands.issue_key(session, found.id, name=name, scopes=scopes)
 
-    issued = _in_session(_settings(), work)
-    out.print(f"key id:  {issued.key.id}\nscopes:  {', '.join(issued.key.scopes)}")
-    out.print(f"secret:  {issued.secret}   (shown once)")
+    issued = _in_session(_settings(redis=False), work)
+    _say(f"key id:  {issued.key.id}\nscopes:  {', '.join(issued.key.scopes)}")
+    _say(f"secret:  {issued.secret}   (shown once)")
 
 
 @keys_app.command("revoke")
@@ -289,8 +360,8 @@ def keys_revoke(key_id: uuid.UUID) -> None:
         key = await brands.revoke_key_any_brand(session, key_id)
         return key.prefix
 
-    prefix = _in_session(_settings(), work)
-    out.print(f"revoked {key_id} ({prefix}...)")
+    prefix = _in_session(_settings(redis=False), work)
+    _say(f"revoked {key_id} ({prefix}...)")
 
 
 if __name__ == "__main__":

@@ -47,7 +47,7 @@ def resolve(settings: Settings | None = None) -> tuple[Settings, EmbeddedServers
     return resolved, servers
 
 
-async def _check(settings: Settings) -> list[str]:
+async def _check(settings: Settings, *, redis: bool) -> list[str]:
     problems: list[str] = []
     assert settings.database_url and settings.redis_url
     dsn = normalize_database_url(settings.database_url).replace("+asyncpg", "")
@@ -60,6 +60,8 @@ async def _check(settings: Settings) -> list[str]:
             "  Fix: start PostgreSQL or correct VOUCH_DATABASE_URL; unset it to use the "
             "embedded server."
         )
+    if not redis:
+        return problems
     client = aioredis.Redis.from_url(settings.redis_url, socket_connect_timeout=5)
     try:
         await client.ping()
@@ -73,8 +75,11 @@ async def _check(settings: Settings) -> list[str]:
     return problems
 
 
-def check_reachable(settings: Settings) -> None:
-    problems = asyncio.run(_check(settings))
+def check_reachable(settings: Settings, *, redis: bool = True) -> None:
+    """Raise ServerUnavailable naming each server that does not answer and how to fix it.
+    `redis=False` for commands that only touch the database (migrate, brands, keys), so a
+    one-shot `vouch migrate` does not wait on Redis."""
+    problems = asyncio.run(_check(settings, redis=redis))
     if problems:
         raise ServerUnavailable("\n".join(problems))
 
