@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from shared.brands.service import normalize_domain
 
@@ -34,13 +34,16 @@ def validate_destination(url: str, allowed_domains: list[str]) -> str:
         raise UnsafeDestination(f"URL longer than {MAX_URL_LENGTH} characters")
     if any(ord(c) < 0x21 or c == "\\" or ord(c) == 0x7F for c in url):
         raise UnsafeDestination("URL contains whitespace, control characters or backslashes")
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+    except ValueError as exc:  # e.g. a bracketed host that is not an IPv6 address
+        raise UnsafeDestination(f"the URL cannot be parsed: {exc}") from exc
     if parts.scheme.lower() not in ("http", "https"):
         raise UnsafeDestination("only http and https URLs can be tracking-link destinations")
     netloc = parts.netloc
     if not netloc or "@" in netloc or "%" in netloc:
         raise UnsafeDestination("the URL's host is missing or carries user info or escapes")
-    host = parts.hostname or ""
     try:
         ipaddress.ip_address(host.strip("[]"))
     except ValueError:
@@ -56,12 +59,31 @@ def validate_destination(url: str, allowed_domains: list[str]) -> str:
             f"host {ascii_host!r} is not in the brand's allowed destination domains"
         )
     try:
-        port = f":{parts.port}" if parts.port else ""
+        port_number = parts.port
     except ValueError as exc:
-        raise UnsafeDestination("the URL's port is not a number") from exc
+        raise UnsafeDestination("the URL's port is not a number from 1 to 65535") from exc
+    if port_number == 0:
+        raise UnsafeDestination("the URL's port is not a number from 1 to 65535")
+    port = "" if port_number is None else f":{port_number}"
+    # The host is rebuilt from its checked ASCII form and everything else is made ASCII, so
+    # the stored URL is exactly what was checked and fits a Location header as is.
     return urlunsplit(
-        (parts.scheme.lower(), ascii_host + port, parts.path or "/", parts.query, parts.fragment)
+        (
+            parts.scheme.lower(),
+            ascii_host + port,
+            _ascii(parts.path) or "/",
+            _ascii(parts.query),
+            _ascii(parts.fragment),
+        )
     )
+
+
+def _ascii(part: str) -> str:
+    """Percent-encode (UTF-8) the non-ASCII characters of a path, query or fragment; ASCII,
+    existing escapes included, is left exactly as it was."""
+    if part.isascii():
+        return part
+    return "".join(c if c.isascii() else quote(c, safe="") for c in part)
 
 
 def merge_utm(url: str, utm: dict[str, str], *, destination_wins: bool) -> str:
