@@ -18,7 +18,8 @@ def alembic_config(database_url: str) -> Config:
     return cfg
 
 
-def upgrade(database_url: str, revision: str = "head") -> None:
+def upgrade(database_url: str, revision: str = "heads") -> None:
+    # "heads": parallel feature branches of the migration history may coexist until merged.
     command.upgrade(alembic_config(database_url), revision)
 
 
