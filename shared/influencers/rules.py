@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BeforeValidator, Field
 
-from shared.influencers.codes import COUNTRIES, LANGUAGES
+from shared.codes import COUNTRIES, LANGUAGES
 from shared.models.enums import DeliverableType
 
 AGE_BUCKETS: tuple[str, ...] = ("13-17", "18-24", "25-34", "35-44", "45-54", "55+")
