@@ -11,7 +11,15 @@ import importlib
 import sys
 
 # name -> module (relative to this package)
-BENCHMARKS: dict[str, str] = {}
+BENCHMARKS: dict[str, str] = {
+    "redirect": "redirect",  # /r/{code} vs a bare FastAPI 302; worker clicks/s
+    "import": "influencer_import",  # roster CSV import rows/s (CLI service path and HTTP)
+    "webhooks": "webhook_intake",  # signed webhook intake vs a bare FastAPI POST; inbox drain
+    "attribution": "attribution",  # orders attributed/s end to end by one worker process
+    "payouts": "payouts_outbound",  # outbound deliveries/s vs bare POSTs; payout creation
+    "engagement": "engagement",  # engagement events/s by one worker; recommendations p95
+    "reports": "reports",  # campaign report p50/p95 on rollups vs raw tables (10M clicks)
+}
 
 
 def main() -> None:

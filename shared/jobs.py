@@ -29,6 +29,25 @@ RedisCallback = Callable[[Any], Awaitable[None]]
 class JobName(StrEnum):
     HEARTBEAT = "heartbeat"
     PING = "ping"
+    MARK_MISSED_DELIVERABLES = "mark_missed_deliverables"
+    NOTIFY_EXPIRING_USAGE_RIGHTS = "notify_expiring_usage_rights"
+    CREATE_CLICK_PARTITIONS = "create_click_partitions"
+    # webhook inbox (shared/webhooks, services/worker/jobs/webhooks.py)
+    PROCESS_WEBHOOK_EVENT = "process_webhook_event"
+    PROCESS_WEBHOOK_BATCH = "process_webhook_batch"
+    SWEEP_WEBHOOK_EVENTS = "sweep_webhook_events"
+    # outbound webhooks (shared/outbound, services/worker/jobs/outbound.py)
+    DELIVER_WEBHOOKS = "deliver_webhooks"
+    # payouts (shared/payouts, services/worker/jobs/payouts.py)
+    PURGE_IDEMPOTENCY_KEYS = "purge_idempotency_keys"
+    # engagement signals (shared/engagement, services/worker/jobs/engagement.py)
+    RECOMPUTE_ACCOUNT_SIGNALS = "recompute_account_signals"
+    SWEEP_STALE_SIGNALS = "sweep_stale_signals"
+    REFRESH_ENGAGEMENT_BENCHMARKS = "refresh_engagement_benchmarks"
+    # orders and commissions (shared/orders, services/worker/jobs/orders.py)
+    APPROVE_COMMISSIONS = "approve_commissions"
+    # analytics rollups (shared/analytics, services/worker/jobs/rollups.py)
+    REFRESH_ROLLUPS = "refresh_rollups"
 
 
 class Enqueuer(Protocol):

@@ -64,6 +64,8 @@ def test_every_vouch_env_var_is_a_setting(compose: dict[str, Any]) -> None:
         assert env["VOUCH_ENV"] == "production"
         assert env["VOUCH_DATABASE_URL"] == "postgresql+asyncpg://vouch:vouch@postgres:5432/vouch"
         assert env["VOUCH_REDIS_URL"] == "redis://redis:6379/0"
+        # From the operator's environment, never a value committed here; compose stops if unset.
+        assert env["VOUCH_SECRET_KEY"].startswith("${VOUCH_SECRET_KEY:?")
         assert set(env) <= SETTINGS_VARS, set(env) - SETTINGS_VARS
         Settings.model_validate({k.removeprefix("VOUCH_").lower(): v for k, v in env.items()})
     dockerfile = (ROOT / "Dockerfile").read_text()

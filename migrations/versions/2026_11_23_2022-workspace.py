@@ -18,6 +18,8 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    # Trigram indexes for the roster's text search (influencer name, account handle).
+    op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
     op.create_table(
         "campaigns",
         sa.Column("name", sa.Text(), nullable=False),
@@ -116,6 +118,7 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("rate_currency", sa.String(length=3), nullable=True),
+        sa.Column("max_followers", sa.BigInteger(), server_default="0", nullable=False),
         sa.Column("id", sa.UUID(), nullable=False),
         sa.Column("brand_id", sa.UUID(), nullable=False),
         sa.Column(
@@ -153,6 +156,20 @@ def upgrade() -> None:
         unique=False,
     )
     op.create_index(op.f("ix_influencers_brand_id"), "influencers", ["brand_id"], unique=False)
+    op.create_index(
+        "ix_influencers_brand_max_followers",
+        "influencers",
+        ["brand_id", "max_followers", "id"],
+        unique=False,
+    )
+    op.create_index(
+        "ix_influencers_name_trgm",
+        "influencers",
+        ["name"],
+        unique=False,
+        postgresql_using="gin",
+        postgresql_ops={"name": "gin_trgm_ops"},
+    )
     op.create_index(
         "uq_influencers_brand_email",
         "influencers",
@@ -449,6 +466,14 @@ def upgrade() -> None:
     )
     op.create_index(
         "ix_social_accounts_brand_tier", "social_accounts", ["brand_id", "tier"], unique=False
+    )
+    op.create_index(
+        "ix_social_accounts_handle_trgm",
+        "social_accounts",
+        ["handle"],
+        unique=False,
+        postgresql_using="gin",
+        postgresql_ops={"handle": "gin_trgm_ops"},
     )
     op.create_index(
         op.f("ix_social_accounts_influencer_id"), "social_accounts", ["influencer_id"], unique=False
@@ -796,6 +821,7 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_collaboration_events_brand_id"), table_name="collaboration_events")
     op.drop_table("collaboration_events")
     op.drop_index(op.f("ix_social_accounts_influencer_id"), table_name="social_accounts")
+    op.drop_index("ix_social_accounts_handle_trgm", table_name="social_accounts")
     op.drop_index("ix_social_accounts_brand_tier", table_name="social_accounts")
     op.drop_index(op.f("ix_social_accounts_brand_id"), table_name="social_accounts")
     op.drop_index("ix_social_accounts_brand_followers", table_name="social_accounts")
@@ -823,9 +849,12 @@ def downgrade() -> None:
         table_name="influencers",
         postgresql_where=sa.text("email IS NOT NULL"),
     )
+    op.drop_index("ix_influencers_name_trgm", table_name="influencers")
+    op.drop_index("ix_influencers_brand_max_followers", table_name="influencers")
     op.drop_index(op.f("ix_influencers_brand_id"), table_name="influencers")
     op.drop_index("ix_influencers_brand_created", table_name="influencers")
     op.drop_table("influencers")
     op.drop_index(op.f("ix_campaigns_brand_id"), table_name="campaigns")
     op.drop_index("ix_campaigns_brand_created", table_name="campaigns")
     op.drop_table("campaigns")
+    op.execute("DROP EXTENSION IF EXISTS pg_trgm")

@@ -17,6 +17,37 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+# Monthly partitions of `clicks`, named clicks_yYYYYmMM, bounds in UTC. Idempotent, and safe
+# when several workers run it at once (transaction-level advisory lock). Returns how many
+# partitions it created.
+CREATE_PARTITIONS_FUNCTION = """
+CREATE OR REPLACE FUNCTION vouch_create_click_partitions(first_month date, months integer)
+RETURNS integer LANGUAGE plpgsql AS $$
+DECLARE
+    m date := date_trunc('month', first_month)::date;
+    part text;
+    created integer := 0;
+BEGIN
+    PERFORM pg_advisory_xact_lock(hashtext('vouch_create_click_partitions'));
+    FOR i IN 1..months LOOP
+        part := format('clicks_y%sm%s', to_char(m, 'YYYY'), to_char(m, 'MM'));
+        IF to_regclass(format('%I.%I', current_schema(), part)) IS NULL THEN
+            EXECUTE format(
+                'CREATE TABLE %I PARTITION OF clicks FOR VALUES FROM (%L) TO (%L)',
+                part,
+                to_char(m, 'YYYY-MM-DD') || ' 00:00:00+00',
+                to_char((m + interval '1 month')::date, 'YYYY-MM-DD') || ' 00:00:00+00'
+            );
+            created := created + 1;
+        END IF;
+        m := (m + interval '1 month')::date;
+    END LOOP;
+    RETURN created;
+END
+$$
+"""
+
+
 def upgrade() -> None:
     op.create_table(
         "clicks",
@@ -39,6 +70,9 @@ def upgrade() -> None:
         postgresql_partition_by="RANGE (clicked_at)",
     )
     op.create_index("ix_clicks_link_time", "clicks", ["link_id", "clicked_at"], unique=False)
+    op.execute(CREATE_PARTITIONS_FUNCTION)
+    # This month and the next two; the worker's cron keeps creating them ahead.
+    op.execute("SELECT vouch_create_click_partitions((now() AT TIME ZONE 'UTC')::date, 3)")
     op.create_table(
         "promo_codes",
         sa.Column("collaboration_id", sa.UUID(), nullable=False),
@@ -173,5 +207,6 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_promo_codes_collaboration_id"), table_name="promo_codes")
     op.drop_index(op.f("ix_promo_codes_brand_id"), table_name="promo_codes")
     op.drop_table("promo_codes")
+    op.execute("DROP FUNCTION IF EXISTS vouch_create_click_partitions(date, integer)")
     op.drop_index("ix_clicks_link_time", table_name="clicks")
-    op.drop_table("clicks")
+    op.drop_table("clicks")  # its monthly partitions go with it

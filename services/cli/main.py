@@ -21,6 +21,11 @@ from rich.panel import Panel
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.cli.influencers import app as influencers_app
+from services.cli.orders import app as orders_app
+from services.cli.orders import ledger_app
+from services.cli.payouts import app as payouts_app
+from services.cli.rollups import app as rollups_app
 from services.cli.servers import ServerUnavailable, check_reachable, resolve
 from shared.brands import service as brands
 from shared.brands.repository import BrandNotFound, BrandRepository
@@ -35,6 +40,11 @@ brands_app = typer.Typer(help="Brands (tenants).", no_args_is_help=True)
 keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
 app.add_typer(brands_app, name="brands")
 app.add_typer(keys_app, name="keys")
+app.add_typer(influencers_app, name="influencers")
+app.add_typer(orders_app, name="orders")
+app.add_typer(ledger_app, name="ledger")
+app.add_typer(payouts_app, name="payouts")
+app.add_typer(rollups_app, name="rollups")
 
 out = Console()
 err = Console(stderr=True)
@@ -125,7 +135,7 @@ def worker(
 
 
 @app.command()
-def migrate(revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
+def migrate(revision: Annotated[str, typer.Argument(help="Target revision.")] = "heads") -> None:
     """Apply the Alembic migrations."""
     settings = _settings(redis=False)
     assert settings.database_url

@@ -44,6 +44,14 @@ class Influencer(UUIDPk, BrandOwned, Timestamps, Base):
             postgresql_where=text("email IS NOT NULL"),
         ),
         Index("ix_influencers_brand_created", "brand_id", "created_at", "id"),
+        Index("ix_influencers_brand_max_followers", "brand_id", "max_followers", "id"),
+        # Text search (`?q=`) is ILIKE '%...%'; trigram indexes make it index-assisted.
+        Index(
+            "ix_influencers_name_trgm",
+            "name",
+            postgresql_using="gin",
+            postgresql_ops={"name": "gin_trgm_ops"},
+        ),
     )
 
     name: Mapped[str] = mapped_column(Text)
@@ -57,6 +65,12 @@ class Influencer(UUIDPk, BrandOwned, Timestamps, Base):
     # {deliverable_type: price in minor units of rate_currency}
     rate_card: Mapped[dict[str, int]] = mapped_column(JSONB, server_default=text("'{}'"))
     rate_currency: Mapped[str | None] = mapped_column(String(3))
+    # The largest follower count across the influencer's accounts (0 without accounts): the
+    # indexed key of `sort=followers`. Denormalised on purpose and kept exact, in the same
+    # transaction as every account write, by shared.influencers (service and CSV import):
+    # anything else that changes social_accounts.followers must call
+    # InfluencerRepository.refresh_max_followers (after InfluencerRepository.lock).
+    max_followers: Mapped[int] = mapped_column(BigInteger, server_default="0")
 
 
 class SocialAccount(UUIDPk, BrandOwned, Timestamps, Base):
@@ -72,6 +86,12 @@ class SocialAccount(UUIDPk, BrandOwned, Timestamps, Base):
         UniqueConstraint("brand_id", "platform", "handle", name="uq_social_accounts_handle"),
         Index("ix_social_accounts_brand_followers", "brand_id", "followers", "id"),
         Index("ix_social_accounts_brand_tier", "brand_id", "tier"),
+        Index(
+            "ix_social_accounts_handle_trgm",
+            "handle",
+            postgresql_using="gin",
+            postgresql_ops={"handle": "gin_trgm_ops"},
+        ),
     )
 
     influencer_id: Mapped[uuid.UUID] = mapped_column(

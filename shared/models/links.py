@@ -44,8 +44,9 @@ class TrackingLink(UUIDPk, BrandOwned, Timestamps, Base):
     )
     code: Mapped[str] = mapped_column(Text)
     destination_url: Mapped[str] = mapped_column(Text)
-    # {"utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term"}: overrides of
-    # the defaults derived from the campaign and influencer.
+    # {"utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term"}: the link's
+    # complete UTM parameters, materialised at creation (defaults derived from the campaign
+    # and influencer, then the caller's overrides), so later renames never change a live link.
     utm: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'"))
     # True: UTM parameters already on the destination URL win over Vouch's.
     destination_utm_wins: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))

@@ -60,7 +60,15 @@ async def test_models_match_migrations(settings: Settings) -> None:
 
     def diff(sync_conn):  # type: ignore[no-untyped-def]
         ctx = MigrationContext.configure(
-            sync_conn, opts={"compare_type": True, "compare_server_default": True}
+            sync_conn,
+            opts={
+                "compare_type": True,
+                "compare_server_default": True,
+                # clicks_yYYYYmMM partitions are created at run time, not by the models
+                "include_name": lambda name, type_, _parents: (
+                    not (type_ == "table" and (name or "").startswith("clicks_y"))
+                ),
+            },
         )
         return compare_metadata(ctx, Base.metadata)
 

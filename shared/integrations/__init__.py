@@ -1,0 +1,1 @@
+"""Store and engagement connections: kinds, signing secrets and their rotation."""

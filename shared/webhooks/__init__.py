@@ -1,0 +1,1 @@
+"""The webhook inbox: intake (verify, store, enqueue), handler registry, processing, sweeper."""
