@@ -36,14 +36,15 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.campaigns.budget import BudgetView, budget_view
 from shared.campaigns.repository import CampaignRepository
 from shared.engagement.signals import benchmarks_of
 from shared.errors import InvalidInput
-from shared.models import Campaign
+from shared.models import Campaign, Collaboration
+from shared.models.enums import DeliverableType
 
 COMPONENTS = (
     "niche",
@@ -64,7 +65,9 @@ DEFAULT_WEIGHTS: dict[str, float] = {
     "cost": 0.05,
 }
 NEUTRAL = 0.5
-CANDIDATES = 200  # rows scored in SQL that reach the Python stage
+CANDIDATES = 200  # influencers that reach the Python stage (past performance, final order)
+ACCOUNTS_PER_CANDIDATE = 3  # top accounts fetched per candidate: each influencer's best one
+# is among them (rosters hold 1-3 accounts per influencer; more only narrows the pool)
 MAX_LIMIT = 100
 
 SPONSORED_FREE = 0.10
@@ -221,59 +224,68 @@ class RecommendationResult:
     items: list[Recommendation]
 
 
+# Scores every candidate account in one pass. Each lateral subquery is fenced (OFFSET 0) so
+# PostgreSQL evaluates its expressions once per row instead of inlining them into every use
+# (the rate-card scan and the JSONB reads are the costly parts); only narrow numeric rows
+# reach the top-N sort. Display columns are fetched afterwards for the few rows kept.
 _QUERY = """
 WITH bench AS (
   SELECT * FROM unnest(CAST(:b_platform AS text[]), CAST(:b_tier AS text[]),
                        CAST(:b_rate AS float8[]), CAST(:b_source AS text[]))
            AS b(platform, tier, rate, source)
-),
-scored AS (
-  SELECT a.id AS account_id, a.influencer_id, a.platform, a.handle, a.followers, a.tier,
-         i.name, i.niches, i.rate_card, i.rate_currency,
-         s.engagement_rate, s.authenticity_score, s.authenticity_reasons,
-         coalesce(s.sponsored_share, a.sponsored_share_bps / 10000.0) AS sponsored_share,
-         b.rate AS bench_rate, b.source AS bench_source,
-         {in_campaign} AS in_campaign,
-         {price} AS price,
-         {niche} AS c_niche,
-         {age} AS d_age, {gender} AS d_gender, {country} AS d_country, {language} AS d_language
-  FROM social_accounts a
-  JOIN influencers i ON i.id = a.influencer_id AND i.status = 'active'
-  LEFT JOIN account_signals s ON s.account_id = a.id
-  LEFT JOIN bench b ON b.platform = a.platform AND b.tier = a.tier
-  WHERE a.brand_id = :brand {filters}
-),
-components AS (
-  SELECT *,
-    {audience} AS c_audience,
-    CASE WHEN engagement_rate IS NULL OR NOT bench_rate > 0 THEN NULL
-         ELSE least(1.0, greatest(0.0, engagement_rate / bench_rate / 2.0)) END AS c_engagement,
-    authenticity_score / 100.0 AS c_authenticity,
-    CASE WHEN sponsored_share IS NULL THEN NULL  -- least/greatest skip NULLs: guard first
-         ELSE 1.0 - least(1.0, greatest(0.0, (sponsored_share - {sp_free}) / {sp_span}))
-    END AS c_sponsored,
-    {cost} AS c_cost
-  FROM scored
-),
-best AS (
-  SELECT DISTINCT ON (influencer_id) *, ({prelim}) AS prelim
-  FROM components
-  ORDER BY influencer_id, prelim DESC, followers DESC, account_id
 )
-SELECT *, (SELECT count(*) FROM components) AS considered
-FROM best ORDER BY prelim DESC, followers DESC, account_id LIMIT :candidates
+SELECT a.id AS account_id, a.influencer_id, a.followers, f1.*,
+       {c_audience} AS c_audience, {c_engagement} AS c_engagement,
+       {c_authenticity} AS c_authenticity, {c_sponsored} AS c_sponsored, {c_cost} AS c_cost,
+       ({prelim}) AS prelim
+FROM social_accounts a
+JOIN influencers i ON i.id = a.influencer_id AND i.status = 'active'
+LEFT JOIN account_signals s ON s.account_id = a.id
+LEFT JOIN bench b ON b.platform = a.platform AND b.tier = a.tier
+CROSS JOIN LATERAL (
+  SELECT {price} AS price, {niche} AS c_niche,
+         {age} AS d_age, {gender} AS d_gender, {country} AS d_country, {language} AS d_language,
+         s.engagement_rate, s.authenticity_score, b.rate AS bench_rate,
+         coalesce(s.sponsored_share, a.sponsored_share_bps / 10000.0) AS sponsored_share,
+         i.rate_currency, {in_campaign} AS in_campaign
+  OFFSET 0
+) f1
+WHERE a.brand_id = :brand {filters}
+ORDER BY prelim DESC, a.followers DESC, a.id
+LIMIT :accounts
 """
+
+_COUNT = """
+SELECT count(*) FROM social_accounts a
+JOIN influencers i ON i.id = a.influencer_id AND i.status = 'active'
+WHERE a.brand_id = :brand {filters}
+"""
+
+_DETAILS = text(
+    """
+SELECT a.id AS account_id, a.platform, a.handle, a.tier, i.name, i.niches,
+       s.authenticity_reasons, b.source AS bench_source
+FROM social_accounts a
+JOIN influencers i ON i.id = a.influencer_id
+LEFT JOIN account_signals s ON s.account_id = a.id
+LEFT JOIN unnest(CAST(:b_platform AS text[]), CAST(:b_tier AS text[]),
+                 CAST(:b_source AS text[])) AS b(platform, tier, source)
+       ON b.platform = a.platform AND b.tier = a.tier
+WHERE a.id = ANY(CAST(:ids AS uuid[]))
+"""
+)
 
 
 def _build_query(
     brand_id: uuid.UUID,
+    members: list[uuid.UUID],
     campaign: Campaign,
     target: Target,
     budget: BudgetView,
     opts: Options,
     applicable: set[str],
     benches: dict[tuple[str, str], Any],
-) -> tuple[str, dict[str, Any]]:
+) -> tuple[str, dict[str, Any], str]:
     params: dict[str, Any] = {
         "brand": brand_id,
         "campaign": campaign.id,
@@ -283,13 +295,14 @@ def _build_query(
         "b_rate": [b.rate for b in benches.values()],
         "b_source": [b.source for b in benches.values()],
     }
-    in_campaign = (
-        "EXISTS (SELECT 1 FROM collaborations c WHERE c.campaign_id = :campaign "
-        "AND c.influencer_id = a.influencer_id)"
-    )
+    # The campaign's members, fetched beforehand (a few): a per-row EXISTS costs an index
+    # probe per account.
+    params["members"] = members
+    in_campaign = "(a.influencer_id = ANY(CAST(:members AS uuid[])))"
     filters = ""
     if not opts.include_existing:
         filters += f" AND NOT {in_campaign}"
+        in_campaign = "false"
     if opts.platform:
         filters += " AND a.platform = :platform"
         params["platform"] = opts.platform
@@ -300,15 +313,19 @@ def _build_query(
         params["dtype"] = opts.deliverable_type
         price = "(i.rate_card ->> :dtype)::bigint"
     else:
-        price = "(SELECT min(v::bigint) FROM jsonb_each_text(i.rate_card) AS r(k, v))"
-    if target.interests:
-        params["interests"] = target.interests
-        params["n_interests"] = float(len(target.interests))
-        niche = (
-            "(SELECT count(DISTINCT lower(n)) FROM unnest(i.niches) AS n "
-            "WHERE lower(n) = ANY(CAST(:interests AS text[])))::float8 "
-            "/ CAST(:n_interests AS float8)"
+        # The cheapest listed price: plain key reads (rate card keys are deliverable types),
+        # much cheaper per row than expanding the JSON object.
+        price = (
+            "least("
+            + ", ".join(f"(i.rate_card ->> '{t.value}')::bigint" for t in DeliverableType)
+            + ")"
         )
+    if target.interests:
+        hits = []
+        for n, interest in enumerate(target.interests):
+            params[f"n{n}"] = interest
+            hits.append(f"(i.niches @> ARRAY[CAST(:n{n} AS text)])::int")
+        niche = f"({' + '.join(hits)})::float8 / {float(len(target.interests))!r}"
     else:
         niche = "NULL::float8"
     age = _age_sql(target.age_weights, params) if target.age_weights else "NULL::float8"
@@ -352,21 +369,32 @@ def _build_query(
         params["remaining"] = float(remaining)
         params["currency"] = campaign.currency
         cost = (
-            "CASE WHEN rate_currency IS DISTINCT FROM :currency OR price IS NULL THEN NULL "
-            "WHEN CAST(:remaining AS float8) <= 0 THEN 0.0 "
-            "ELSE least(1.0, greatest(0.0, (CAST(:remaining AS float8) - price) / "
+            "CASE WHEN f1.rate_currency IS DISTINCT FROM :currency OR f1.price IS NULL "
+            "THEN NULL WHEN CAST(:remaining AS float8) <= 0 THEN 0.0 "
+            "ELSE least(1.0, greatest(0.0, (CAST(:remaining AS float8) - f1.price) / "
             f"({1 - COST_GOOD!r} * CAST(:remaining AS float8)))) END"
         )
     else:
         cost = "NULL::float8"
+    c_engagement = (
+        "(CASE WHEN f1.engagement_rate IS NULL OR NOT f1.bench_rate > 0 THEN NULL "
+        "ELSE least(1.0, greatest(0.0, f1.engagement_rate / f1.bench_rate / 2.0)) END)"
+    )
+    c_authenticity = "(f1.authenticity_score / 100.0)"
+    # least/greatest skip NULLs: guard first.
+    c_sponsored = (
+        "(CASE WHEN f1.sponsored_share IS NULL THEN NULL ELSE 1.0 - least(1.0, greatest(0.0, "
+        f"(f1.sponsored_share - {SPONSORED_FREE!r}) / "
+        f"{SPONSORED_SATURATED - SPONSORED_FREE!r})) END)"
+    )
     prelim = _weighted(
         {
-            "niche": "c_niche",
-            "audience": "c_audience",
-            "engagement": "c_engagement",
-            "authenticity": "c_authenticity",
-            "sponsored": "c_sponsored",
-            "cost": "c_cost",
+            "niche": "f1.c_niche",
+            "audience": audience,
+            "engagement": c_engagement,
+            "authenticity": c_authenticity,
+            "sponsored": c_sponsored,
+            "cost": cost,
         },
         opts.weights,
         applicable - {"past_performance"},
@@ -380,13 +408,15 @@ def _build_query(
         country=country,
         language=language,
         filters=filters,
-        audience=audience,
-        sp_free=repr(SPONSORED_FREE),
-        sp_span=repr(SPONSORED_SATURATED - SPONSORED_FREE),
-        cost=cost,
+        c_audience=audience,
+        c_engagement=c_engagement,
+        c_authenticity=c_authenticity,
+        c_sponsored=c_sponsored,
+        c_cost=cost,
         prelim=prelim,
     )
-    return sql, params
+    params["accounts"] = CANDIDATES * ACCOUNTS_PER_CANDIDATE
+    return sql, params, _COUNT.format(filters=filters)
 
 
 # --------------------------------------------------------------------- past performance
@@ -515,9 +545,40 @@ async def recommend(
         not_applicable["cost"] = "the campaign has no budget"
     applicable = {c for c in COMPONENTS if c not in not_applicable}
     benches = await benchmarks_of(session, brand_id)
-    sql, params = _build_query(brand_id, campaign, target, budget, opts, applicable, benches)
-    rows = (await session.execute(text(sql), params)).mappings().all()
-    considered = int(rows[0]["considered"]) if rows else 0
+    members = list(
+        (
+            await session.execute(
+                select(Collaboration.influencer_id).where(
+                    Collaboration.brand_id == brand_id, Collaboration.campaign_id == campaign.id
+                )
+            )
+        ).scalars()
+    )
+    sql, params, count_sql = _build_query(
+        brand_id, members, campaign, target, budget, opts, applicable, benches
+    )
+    ranked = (await session.execute(text(sql), params)).mappings().all()
+    considered = int((await session.execute(text(count_sql), params)).scalar_one())
+    # Each influencer's best account: the first of its rows in score order.
+    best: dict[uuid.UUID, dict[str, Any]] = {}
+    for scored in ranked:
+        if scored["influencer_id"] not in best:
+            best[scored["influencer_id"]] = dict(scored)
+            if len(best) == CANDIDATES:
+                break
+    rows = list(best.values())
+    details = await session.execute(
+        _DETAILS,
+        {
+            "ids": [r["account_id"] for r in rows],
+            "b_platform": params["b_platform"],
+            "b_tier": params["b_tier"],
+            "b_source": params["b_source"],
+        },
+    )
+    by_account = {d["account_id"]: d for d in details.mappings()}
+    for row in rows:
+        row.update(by_account[row["account_id"]])
     past = await past_performance(session, brand_id, campaign, [r["influencer_id"] for r in rows])
 
     items: list[Recommendation] = []

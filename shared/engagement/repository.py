@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Float, Select, Table, exists, func, select, text, update
+from sqlalchemy import ColumnElement, Float, Select, Table, exists, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 
 from shared.db.repository import BrandScopedRepository
@@ -413,21 +413,50 @@ class DiscoveryFilters:
     audience_gender: str | None = None
     min_gender_share: float | None = None
 
+    @property
+    def active(self) -> bool:
+        return any(getattr(self, name) is not None for name in self.__dataclass_fields__)
+
+
+def account_signal_conditions(
+    f: DiscoveryFilters, *, signals_joined: bool = False
+) -> list[ColumnElement[bool]]:
+    """Conditions on one SocialAccount row for the signal and audience filters: engagement
+    rate, authenticity, sponsored share (from its account_signals row: an EXISTS, or plain
+    conditions when the caller's query joins account_signals already) and audience shares
+    (percent, from its distributions)."""
+    out: list[ColumnElement[bool]] = []
+    signal: list[ColumnElement[bool]] = []
+    if f.min_engagement_rate is not None:
+        signal.append(AccountSignals.engagement_rate >= f.min_engagement_rate)
+    if f.max_engagement_rate is not None:
+        signal.append(AccountSignals.engagement_rate <= f.max_engagement_rate)
+    if f.min_authenticity is not None:
+        signal.append(AccountSignals.authenticity_score >= f.min_authenticity)
+    if f.max_sponsored_share is not None:
+        signal.append(AccountSignals.sponsored_share <= f.max_sponsored_share)
+    if signal and signals_joined:
+        out.extend(signal)
+    elif signal:
+        out.append(exists().where(AccountSignals.account_id == SocialAccount.id, *signal))
+    for column, key, minimum in (
+        (SocialAccount.audience_countries, f.audience_country, f.min_country_share),
+        (SocialAccount.audience_age, f.audience_age, f.min_age_share),
+        (SocialAccount.audience_gender, f.audience_gender, f.min_gender_share),
+    ):
+        if key is not None:
+            share = func.coalesce(column[key].astext.cast(Float), 0.0)
+            out.append(share >= (minimum if minimum is not None else 0.000001))
+    return out
+
 
 def discovery_statement(brand_id: uuid.UUID, f: DiscoveryFilters) -> Select[Any]:
     stmt = (
         select(AccountSignals)
         .join(SocialAccount, SocialAccount.id == AccountSignals.account_id)
         .where(AccountSignals.brand_id == brand_id, SocialAccount.brand_id == brand_id)
+        .where(*account_signal_conditions(f, signals_joined=True))
     )
-    if f.min_engagement_rate is not None:
-        stmt = stmt.where(AccountSignals.engagement_rate >= f.min_engagement_rate)
-    if f.max_engagement_rate is not None:
-        stmt = stmt.where(AccountSignals.engagement_rate <= f.max_engagement_rate)
-    if f.min_authenticity is not None:
-        stmt = stmt.where(AccountSignals.authenticity_score >= f.min_authenticity)
-    if f.max_sponsored_share is not None:
-        stmt = stmt.where(AccountSignals.sponsored_share <= f.max_sponsored_share)
     if f.platform is not None:
         stmt = stmt.where(SocialAccount.platform == f.platform)
     if f.tier is not None:
@@ -438,12 +467,4 @@ def discovery_statement(brand_id: uuid.UUID, f: DiscoveryFilters) -> Select[Any]
                 Influencer.id == SocialAccount.influencer_id, Influencer.niches.contains([f.niche])
             )
         )
-    for column, key, minimum in (
-        (SocialAccount.audience_countries, f.audience_country, f.min_country_share),
-        (SocialAccount.audience_age, f.audience_age, f.min_age_share),
-        (SocialAccount.audience_gender, f.audience_gender, f.min_gender_share),
-    ):
-        if key is not None:
-            share = func.coalesce(column[key].astext.cast(Float), 0.0)
-            stmt = stmt.where(share >= (minimum if minimum is not None else 0.000001))
     return stmt

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from shared.db.repository import BrandScopedRepository
+from shared.engagement.repository import DiscoveryFilters, account_signal_conditions
 from shared.errors import InvalidInput, NotFound
 from shared.models import Collaboration, FollowerSnapshot, Influencer, SocialAccount
 
@@ -60,6 +61,8 @@ class InfluencerFilters:
     max_followers: int | None = None
     status: str | None = None
     q: str | None = None
+    # --- engagement (issue 6): signal and audience filters, on the same one account ---
+    signals: DiscoveryFilters | None = None
 
     def validate(self) -> InfluencerFilters:
         if (
@@ -108,6 +111,8 @@ class InfluencerRepository(BrandScopedRepository[Influencer]):
             account.append(SocialAccount.followers >= f.min_followers)
         if f.max_followers is not None:
             account.append(SocialAccount.followers <= f.max_followers)
+        if f.signals is not None:  # engagement (issue 6)
+            account.extend(account_signal_conditions(f.signals))
         if account:
             stmt = stmt.where(
                 exists().where(SocialAccount.influencer_id == Influencer.id, *account)

@@ -217,9 +217,10 @@ class AccountSignals(BrandOwned, Base):
 
 
 class AccountSignalMark(BrandOwned, Base):
-    """"This account's signals are stale": one row per write that changed its inputs, naming
-    the post whose snapshots or comments changed (its latest-metrics and sentiment columns
-    are folded in by the same recompute), or no post (a follower reading, a manual link)."""
+    """A staleness mark of one account's signals: one row per write that changed its
+    inputs, naming the post whose snapshots or comments changed (its latest-metrics and
+    sentiment columns are folded in by the same recompute), or no post (a follower reading,
+    a manual link)."""
 
     __tablename__ = "account_signal_marks"
     __table_args__ = (Index("ix_account_signal_marks_account", "account_id", "id"),)

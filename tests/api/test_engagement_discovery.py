@@ -125,3 +125,47 @@ async def test_discovery_filters_and_sorts(
     assert _handles(await client.get("/v1/discovery/accounts", headers=other_tenant.headers)) == []
     assert_problem(await get(audience_age="18-25"), 422, field="query.audience_age")
     assert_problem(await get(min_authenticity=101), 422, field="query.min_authenticity")
+
+
+async def test_influencer_list_takes_the_signal_and_audience_filters(
+    client: httpx.AsyncClient,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    tenant: Tenant,
+    other_tenant: Tenant,
+) -> None:
+    async with sessionmaker() as session, session.begin():
+        for name, rate, young in (("Young Runner", 0.05, 55), ("Older Runner", 0.02, 20)):
+            influencer = Influencer(brand_id=tenant.brand_id, name=name)
+            session.add(influencer)
+            await session.flush()
+            account = SocialAccount(
+                brand_id=tenant.brand_id,
+                influencer_id=influencer.id,
+                platform="instagram",
+                handle=name.lower().replace(" ", "."),
+                followers=20_000,
+                audience_age={"18-24": young},
+            )
+            session.add(account)
+            await session.flush()
+            session.add(
+                AccountSignals(
+                    account_id=account.id,
+                    brand_id=tenant.brand_id,
+                    engagement_rate=rate,
+                    authenticity_score=80,
+                )
+            )
+
+    async def names(headers: dict[str, str] | None = None, **params: Any) -> list[str]:
+        resp = await client.get("/v1/influencers", headers=headers or tenant.headers, params=params)
+        assert resp.status_code == 200, resp.text
+        return sorted(i["name"] for i in resp.json()["items"])
+
+    assert await names() == ["Older Runner", "Young Runner"]
+    assert await names(audience_age="18-24", min_age_share=40) == ["Young Runner"]
+    assert await names(min_engagement_rate=0.04, min_authenticity=70) == ["Young Runner"]
+    # The engagement filters apply to the same one account as platform/tier/followers.
+    assert await names(min_engagement_rate=0.04, platform="tiktok") == []
+    assert await names(min_engagement_rate=0.01, max_engagement_rate=0.03) == ["Older Runner"]
+    assert await names(other_tenant.headers, min_engagement_rate=0.01) == []

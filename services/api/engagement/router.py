@@ -3,9 +3,10 @@ quality signals per account, discovery by signals and audience, Instagram settin
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 from sqlalchemy import select
@@ -13,6 +14,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from services.api.deps import PageDep, Reader, SessionDep, StateDep, Writer
 from services.api.engagement import schemas
+from services.api.engagement.filters import SignalFiltersDep
 from services.api.errors import problem_responses
 from services.api.schemas import PageOut
 from shared.db.pagination import paginate
@@ -30,14 +32,6 @@ from shared.models import AccountSignals, Influencer, Post, SocialAccount
 from shared.models.enums import Platform, Tier
 
 router = APIRouter(prefix="/v1", tags=["engagement"], responses=problem_responses(401, 403, 422))
-
-AgeBucket = Literal["13-17", "18-24", "25-34", "35-44", "45-54", "55+"]
-
-
-class Gender(StrEnum):
-    FEMALE = "female"
-    MALE = "male"
-    OTHER = "other"
 
 
 # ------------------------------------------------------------------------------ posts
@@ -154,9 +148,7 @@ async def influencer_signals(
         ).scalars()
     )
     signals, stale = await _signals_of(session, accounts)
-    return [
-        schemas.AccountSignals.of(a, signals.get(a.id), stale=a.id in stale) for a in accounts
-    ]
+    return [schemas.AccountSignals.of(a, signals.get(a.id), stale=a.id in stale) for a in accounts]
 
 
 @router.get(
@@ -188,42 +180,16 @@ class DiscoverySort(StrEnum):
 
 
 def discovery_filters(
-    min_engagement_rate: Annotated[
-        float | None, Query(ge=0, le=10, description="Fraction: 0.03 = 3%.")
-    ] = None,
-    max_engagement_rate: Annotated[float | None, Query(ge=0, le=10)] = None,
-    min_authenticity: Annotated[int | None, Query(ge=0, le=100)] = None,
-    max_sponsored_share: Annotated[float | None, Query(ge=0, le=1)] = None,
+    signals: SignalFiltersDep,
     platform: Annotated[Platform | None, Query()] = None,
     tier: Annotated[Tier | None, Query()] = None,
     niche: Annotated[str | None, Query(max_length=50)] = None,
-    audience_country: Annotated[
-        str | None, Query(pattern=r"^[A-Za-z]{2}$", description="ISO 3166-1 alpha-2.")
-    ] = None,
-    min_country_share: Annotated[
-        float | None, Query(ge=0, le=100, description="Percent of the audience.")
-    ] = None,
-    audience_age: Annotated[AgeBucket | None, Query(description="An age bucket.")] = None,
-    min_age_share: Annotated[
-        float | None, Query(ge=0, le=100, description="e.g. 40 with audience_age=18-24.")
-    ] = None,
-    audience_gender: Annotated[Gender | None, Query()] = None,
-    min_gender_share: Annotated[float | None, Query(ge=0, le=100)] = None,
 ) -> DiscoveryFilters:
-    return DiscoveryFilters(
-        min_engagement_rate=min_engagement_rate,
-        max_engagement_rate=max_engagement_rate,
-        min_authenticity=min_authenticity,
-        max_sponsored_share=max_sponsored_share,
+    return dataclasses.replace(
+        signals,
         platform=platform.value if platform else None,
         tier=tier.value if tier else None,
         niche=niche.strip().lower() if niche else None,
-        audience_country=audience_country.upper() if audience_country else None,
-        min_country_share=min_country_share,
-        audience_age=audience_age,
-        min_age_share=min_age_share,
-        audience_gender=audience_gender.value if audience_gender else None,
-        min_gender_share=min_gender_share,
     )
 
 

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 
 from services.api.deps import PageDep, Reader, SessionDep, StateDep, Writer
+from services.api.engagement.filters import SignalFiltersDep
 from services.api.errors import problem_responses
 from services.api.influencers import schemas
 from services.api.schemas import PageOut, page_out
@@ -39,6 +40,7 @@ class UnsupportedMediaType(DomainError):
 
 
 def influencer_filters(
+    signals: SignalFiltersDep,  # engagement (issue 6): signal and audience filters
     platform: Annotated[Platform | None, Query(description="Has an account on it.")] = None,
     tier: Annotated[Tier | None, Query(description="Has an account in this tier.")] = None,
     niche: Annotated[str | None, Query(max_length=50, examples=["running"])] = None,
@@ -57,7 +59,9 @@ def influencer_filters(
     ] = None,
 ) -> InfluencerFilters:
     """`platform`, `tier`, `min_followers` and `max_followers` apply together to one account:
-    `platform=instagram&tier=micro` finds influencers with a micro Instagram account."""
+    `platform=instagram&tier=micro` finds influencers with a micro Instagram account. So do
+    the engagement filters (`min_engagement_rate`, `min_authenticity`, audience shares such
+    as `audience_age=18-24&min_age_share=40`)."""
     return InfluencerFilters(
         platform=platform.value if platform else None,
         tier=tier.value if tier else None,
@@ -68,6 +72,7 @@ def influencer_filters(
         max_followers=max_followers,
         status=status.value if status else None,
         q=q,
+        signals=signals if signals.active else None,
     ).validate()
 
 
