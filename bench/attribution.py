@@ -341,7 +341,12 @@ def main(argv: list[str]) -> None:
         urls = servers.start()
         db_url, redis_url = urls.database_url, urls.redis_url
     worker: subprocess.Popen[bytes] | None = None
-    r: dict[str, Any] = {"cpus": os.cpu_count(), "orders_per_run": args.orders, "runs": []}
+    r: dict[str, Any] = {
+        "cpus": os.cpu_count(),
+        "orders_per_run": args.orders,
+        "runs": [],
+        "loadavg_before": os.getloadavg()[0],
+    }
     try:
         upgrade(db_url)
         seed_ = run(seed(db_url))
@@ -383,6 +388,7 @@ def main(argv: list[str]) -> None:
             )
         r["warmup_orders"] = args.warmup
         r["checks"] = run(verify(db_url, seed_))
+        r["loadavg_after"] = os.getloadavg()[0]
     finally:
         if worker is not None and worker.poll() is None:
             worker.terminate()
@@ -405,7 +411,9 @@ def report(r: dict[str, Any]) -> None:
         "\n".join(
             [
                 f"machine: {r['cpus']} CPUs; one worker process (`vouch worker`), inbox batch "
-                f"size {r['batch_size']}; durable embedded PostgreSQL + Redis on the same cores",
+                f"size {r['batch_size']}; durable embedded PostgreSQL + Redis on the same cores; "
+                f"1-min load average {r['loadavg_before']:.1f} before, "
+                f"{r['loadavg_after']:.1f} after (other processes share the CPUs)",
                 "end to end   "
                 + ", ".join(f"{x['per_s']:,.0f}" for x in r["runs"])
                 + f" orders/s (median {median:,.0f}, best {best:,.0f}; target >= {TARGET:,})",

@@ -142,14 +142,14 @@ def upgrade() -> None:
         "orders",
         ["brand_id", "customer_hash", "clicked_at"],
         unique=False,
-        postgresql_where=sa.text("click_link_id IS NOT NULL AND customer_hash IS NOT NULL"),
+        postgresql_where=sa.text("click_link_id IS NOT NULL"),
     )
     op.create_index(
         "ix_orders_email_clicks",
         "orders",
         ["brand_id", "email_hash", "clicked_at"],
         unique=False,
-        postgresql_where=sa.text("click_link_id IS NOT NULL AND email_hash IS NOT NULL"),
+        postgresql_where=sa.text("click_link_id IS NOT NULL"),
     )
     op.create_table(
         "attribution_decisions",
@@ -474,12 +474,12 @@ def downgrade() -> None:
     op.drop_index(
         "ix_orders_email_clicks",
         table_name="orders",
-        postgresql_where=sa.text("click_link_id IS NOT NULL AND email_hash IS NOT NULL"),
+        postgresql_where=sa.text("click_link_id IS NOT NULL"),
     )
     op.drop_index(
         "ix_orders_customer_clicks",
         table_name="orders",
-        postgresql_where=sa.text("click_link_id IS NOT NULL AND customer_hash IS NOT NULL"),
+        postgresql_where=sa.text("click_link_id IS NOT NULL"),
     )
     op.drop_index("ix_orders_collaboration_placed", table_name="orders")
     op.drop_index("ix_orders_campaign_placed", table_name="orders")

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
 
-from sqlalchemy import LargeBinary, Text, and_, func, or_, select, text
+from sqlalchemy import LargeBinary, Text, and_, func, select, text, union_all
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -223,27 +223,28 @@ async def _touches_from_orders(
     lookback = timedelta(days=MAX_WINDOW_DAYS)
     lo = min(o.data.placed_at for o in with_identity) - lookback
     hi = max(o.data.placed_at for o in with_identity)
-    match = []
-    if customers:
-        match.append(any_of(Order.customer_hash, customers, Text()))
-    if emails:
-        match.append(any_of(Order.email_hash, emails, Text()))
-    rows = await session.execute(
-        select(
-            Order.brand_id,
-            Order.customer_hash,
-            Order.email_hash,
-            Order.click_link_id,
-            Order.clicked_at,
-            Order.click_id,
-        ).where(
-            any_of(Order.brand_id, brands, PG_UUID()),
-            Order.click_link_id.is_not(None),
-            Order.clicked_at >= lo,
-            Order.clicked_at <= hi,
-            or_(*match),
-        )
+    # One arm per identity, UNION ALL: each is a plain probe of its partial index (an OR of
+    # two large ANY() lists costs the planner more than the query itself).
+    columns = (
+        Order.brand_id,
+        Order.customer_hash,
+        Order.email_hash,
+        Order.click_link_id,
+        Order.clicked_at,
+        Order.click_id,
     )
+    common = (
+        any_of(Order.brand_id, brands, PG_UUID()),
+        Order.click_link_id.is_not(None),
+        Order.clicked_at >= lo,
+        Order.clicked_at <= hi,
+    )
+    arms = []
+    if customers:
+        arms.append(select(*columns).where(*common, any_of(Order.customer_hash, customers, Text())))
+    if emails:
+        arms.append(select(*columns).where(*common, any_of(Order.email_hash, emails, Text())))
+    rows = await session.execute(union_all(*arms) if len(arms) > 1 else arms[0])
     History = tuple[uuid.UUID, str | None, str | None, uuid.UUID, datetime, str | None]
     history: list[History] = []
     for r in rows.all():

@@ -64,14 +64,14 @@ class Order(UUIDPk, BrandOwned, Timestamps, Base):
             "brand_id",
             "customer_hash",
             "clicked_at",
-            postgresql_where=text("click_link_id IS NOT NULL AND customer_hash IS NOT NULL"),
+            postgresql_where=text("click_link_id IS NOT NULL"),
         ),
         Index(
             "ix_orders_email_clicks",
             "brand_id",
             "email_hash",
             "clicked_at",
-            postgresql_where=text("click_link_id IS NOT NULL AND email_hash IS NOT NULL"),
+            postgresql_where=text("click_link_id IS NOT NULL"),
         ),
     )
     # Indexed by ix_orders_brand_placed (leading column): no separate index to maintain on

@@ -8,7 +8,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db.repository import BrandScopedRepository
 from shared.errors import NotFound
@@ -87,8 +86,3 @@ class OrderRepository(BrandScopedRepository[Order]):
         )
         rows = (await self.session.execute(stmt)).all()
         return {r[0]: int(r[1]) for r in rows if r[0] is not None}
-
-
-async def order_in_brand(session: AsyncSession, brand_id: uuid.UUID, order_id: uuid.UUID) -> bool:
-    stmt = select(Order.id).where(Order.id == order_id, Order.brand_id == brand_id)
-    return (await session.execute(stmt)).first() is not None

@@ -26,6 +26,13 @@ def any_of(column: Any, values: Sequence[Any], item_type: TypeEngine[Any]) -> Co
     return clause
 
 
+# A text[] value travels as a JSON array (unnest would flatten a text[][]); rebuilt in order.
+_TEXT_ARRAY_FROM_JSON = (
+    "ARRAY(SELECT e FROM jsonb_array_elements_text(CAST(c{i} AS jsonb)) "
+    "WITH ORDINALITY AS t(e, n) ORDER BY n)"
+)
+
+
 def _array_type(column: Any) -> str:
     """The PostgreSQL type a column's values travel as in `bulk_insert` (one array each)."""
     kind = type(column.type).__name__
@@ -60,9 +67,7 @@ async def bulk_insert(session: AsyncSession, table: Table, rows: list[dict[str, 
             values = [None if v is None else orjson.dumps(v).decode() for v in values]
             arrays.append(f"CAST(:c{i} AS text[])")
             exprs.append(
-                f"CAST(c{i} AS jsonb)"
-                if pg_type == "jsonb"
-                else f"ARRAY(SELECT jsonb_array_elements_text(CAST(c{i} AS jsonb)))"
+                f"CAST(c{i} AS jsonb)" if pg_type == "jsonb" else _TEXT_ARRAY_FROM_JSON.format(i=i)
             )
         else:
             arrays.append(f"CAST(:c{i} AS {pg_type}[])")

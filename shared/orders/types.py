@@ -158,9 +158,12 @@ def as_id(value: object, *, field: str) -> str:
 
 
 def clean_text(value: object, limit: int = 2048) -> str | None:
-    if not isinstance(value, str) or not value.strip():
+    """A trimmed, bounded string, or None. NUL characters are dropped: PostgreSQL text and
+    JSONB cannot hold them, and one in a product title must not make the order unstorable."""
+    if not isinstance(value, str):
         return None
-    return value.strip()[:limit]
+    value = value.replace("\x00", "").strip()
+    return value[:limit] if value else None
 
 
 _CLICK_ID_SHAPE = re.compile(r"^[A-Za-z0-9_-]{8,128}$")
@@ -193,7 +196,7 @@ def dedupe_codes(codes: list[str]) -> tuple[str, ...]:
     seen: set[str] = set()
     out: list[str] = []
     for code in codes:
-        code = code.strip()
+        code = code.replace("\x00", "").strip()[:256]
         if code and code.lower() not in seen:
             seen.add(code.lower())
             out.append(code)

@@ -206,6 +206,7 @@ async def test_orders_survive_duplicates_disorder_and_sigkill(
         thresholds = [events * f // 6 for f in (2, 3, 4)][:KILLS]
         deadline = time.monotonic() + DEADLINE
         last, last_change = -1, time.monotonic()
+        timeline: list[str] = []
         while time.monotonic() < deadline:
             handled = await _handled(sessionmaker, store.id)
             if handled >= events and poster.done():
@@ -214,6 +215,7 @@ async def test_orders_survive_duplicates_disorder_and_sigkill(
                 worker.send_signal(signal.SIGKILL)
                 await asyncio.to_thread(worker.wait)
                 kills += 1
+                timeline.append(f"SIGKILL #{kills} at {handled}/{events} events handled")
                 worker = _worker(settings)
             if handled != last:
                 last, last_change = handled, time.monotonic()
@@ -222,6 +224,7 @@ async def test_orders_survive_duplicates_disorder_and_sigkill(
                 # timeout; an operator (or the sweeper, a minute later) drains what they held.
                 await queue.enqueue_job(JobName.PROCESS_WEBHOOK_BATCH.value)
                 last_change = time.monotonic()
+                timeline.append(f"stalled at {handled}: queued a batch drain")
             await asyncio.sleep(0.2)
         await poster
     finally:
@@ -232,6 +235,7 @@ async def test_orders_survive_duplicates_disorder_and_sigkill(
             except subprocess.TimeoutExpired:
                 worker.kill()
         await queue.aclose()
+    print("\n".join([*timeline, f"{time.monotonic() - started:.1f} s in all"]))
     assert kills >= KILLS, f"only {kills} kills: the run finished too early"
 
     # --- nothing lost, nothing twice ------------------------------------------------------
