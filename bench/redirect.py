@@ -463,7 +463,11 @@ def main(argv: list[str]) -> None:
         db_url, redis_url = urls.database_url, urls.redis_url
     stream = f"vouch:clicks:bench:{uuid.uuid4().hex[:6]}"
     procs = Procs()
-    results: dict[str, Any] = {"cpus": os.cpu_count(), "wrk": bool(shutil.which("wrk"))}
+    results: dict[str, Any] = {
+        "cpus": os.cpu_count(),
+        "wrk": bool(shutil.which("wrk")),
+        "load_before": os.getloadavg()[0],
+    }
     try:
         upgrade(db_url)
         code, link_id = _run_async(seed(db_url))
@@ -561,6 +565,7 @@ def main(argv: list[str]) -> None:
             drain_seconds=drain_s,
             worker_clicks_per_s=(expected - already) / drain_s,
         )
+        results["load_after"] = os.getloadavg()[0]
     finally:
         procs.stop()
         if servers is not None:
@@ -593,8 +598,10 @@ def report(r: dict[str, Any], args: argparse.Namespace) -> None:
     lr, lb = r["latency_redirect"], r["latency_bare"]
     gen = "wrk -t1" if r["wrk"] else "asyncio raw-socket generator"
     lines = [
-        f"machine: {r['cpus']} CPUs; load: {gen} -c{args.connections}, "
-        f"{args.rounds} x {args.duration}s each, alternating",
+        f"machine: {r['cpus']} CPUs, 1-min load average {r['load_before']:.2f} before the run"
+        f" (well above 0 means other work shared the cores), {r['load_after']:.2f} after"
+        " (the run's own)",
+        f"load: {gen} -c{args.connections}, {args.rounds} x {args.duration}s each, alternating",
         f"throughput   bare FastAPI 302 {r['bare_rps']:>9,.0f} req/s",
         f"             /r/{{code}}        {r['redirect_rps']:>9,.0f} req/s"
         f"   ratio {r['ratio']:.2f}x   (target >= 1.00)",
