@@ -1,7 +1,7 @@
 """Webhook intake against a bare FastAPI POST in the same run, then the inbox drain.
 
     python -m bench webhooks [--duration=10] [--connections=64] [--rounds=2] [--rate=1000]
-                             [--naive-events=5000] [--cache-seconds=0]
+                             [--naive-events=5000] [--compare-uncached]
                              [--database-url=... --redis-url=...]
 
 What runs (2 cores: the figures are shared with the load generator and the servers):
@@ -21,7 +21,9 @@ Figures printed:
    X-Shopify-Hmac-Sha256, and a unique X-Shopify-Event-Id per request (a Lua counter), so each
    one is verified, inserted, committed and queued. After each Vouch round the inbox rows and
    the queued jobs are counted: webhooks/s is only reported if every request got 200 and
-   produced exactly one row and one job.
+   produced exactly one row and one job. With --compare-uncached, a second API process with
+   the integration cache off (VOUCH_WEBHOOK_INTEGRATION_CACHE_SECONDS=0: one PostgreSQL
+   lookup per request, concurrent ones coalesced) runs in the same rounds.
 2. Latency: p50/p99 from wrk under that saturating load, and from our own paced generator at
    --rate requests/s (latency from each request's scheduled send time: no coordinated
    omission) for both apps.
@@ -482,10 +484,10 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--rate-duration", type=float, default=5)
     parser.add_argument("--naive-events", type=int, default=5000)
     parser.add_argument(
-        "--cache-seconds",
-        type=float,
-        help="VOUCH_WEBHOOK_INTEGRATION_CACHE_SECONDS for the API (0: look the integration up "
-        "in PostgreSQL on every request, to measure what the cache saves)",
+        "--compare-uncached",
+        action="store_true",
+        help="also run a second API process whose integration cache is off (every request "
+        "looks its integration up in PostgreSQL), alternating with the others",
     )
     parser.add_argument("--database-url")
     parser.add_argument("--redis-url")
@@ -505,7 +507,7 @@ def main(argv: list[str]) -> None:
         urls = servers.start()
         db_url, redis_url = urls.database_url, urls.redis_url
     procs = Procs()
-    r: dict[str, Any] = {"cpus": os.cpu_count(), "cache_seconds": args.cache_seconds}
+    r: dict[str, Any] = {"cpus": os.cpu_count()}
     try:
         upgrade(db_url)
         brand_id, integration_id, secret = run(seed(db_url))
@@ -521,12 +523,19 @@ def main(argv: list[str]) -> None:
             "VOUCH_LOG_LEVEL": "WARNING",
             "VOUCH_ENV": "production",
         }
-        if args.cache_seconds is not None:
-            env["VOUCH_WEBHOOK_INTEGRATION_CACHE_SECONDS"] = str(args.cache_seconds)
-        api_port, bare_port = free_port(), free_port()
+        api_port, bare_port, uncached_port = free_port(), free_port(), free_port()
         api = procs.start(
             [sys.executable, "-m", "services.cli", "api"], {**env, "VOUCH_PORT": str(api_port)}
         )
+        if args.compare_uncached:
+            procs.start(
+                [sys.executable, "-m", "services.cli", "api"],
+                {
+                    **env,
+                    "VOUCH_PORT": str(uncached_port),
+                    "VOUCH_WEBHOOK_INTEGRATION_CACHE_SECONDS": "0",
+                },
+            )
         bare = procs.start(
             [
                 sys.executable,
@@ -546,7 +555,10 @@ def main(argv: list[str]) -> None:
             env,
         )
         api_base, bare_base = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{bare_port}"
+        uncached_base = f"http://127.0.0.1:{uncached_port}"
         wait_http(f"{api_base}/readyz", status=200)
+        if args.compare_uncached:
+            wait_http(f"{uncached_base}/readyz", status=200)
         path = f"/webhooks/shopify/{integration_id}"
         wait_http(f"{bare_base}/openapi.json", status=200)
         first = httpx.post(
@@ -568,30 +580,41 @@ def main(argv: list[str]) -> None:
             file.write_text(lua_script(target, f"{tag}-{uuid.uuid4().hex[:6]}", bodies, sigs))
             return file
 
+        def measure(base: str, tag: str) -> dict[str, float]:
+            before = run(inbox_counts(db_url, integration_id)).get("pending", 0)
+            queued_before = run(queue_length(redis_url))
+            res = wrk(base + path, script(tag, path), args.duration, args.connections)
+            # wrk stops with requests in flight that the server still completes: let the
+            # counts settle before comparing rows and jobs.
+            after, queued_after = settle(db_url, redis_url, integration_id)
+            res["rows"] = after - before
+            res["queued"] = queued_after - queued_before
+            return res
+
         wrk(bare_base + path, script("warm-bare", path), 2, args.connections)
         wrk(api_base + path, script("warm-api", path), 2, args.connections)
+        if args.compare_uncached:
+            wrk(uncached_base + path, script("warm-uncached", path), 2, args.connections)
         bare_runs: list[dict[str, float]] = []
         api_runs: list[dict[str, float]] = []
+        uncached_runs: list[dict[str, float]] = []
         with RssSampler(api.pid) as api_rss, RssSampler(bare.pid) as bare_rss:
             for n in range(args.rounds):
                 bare_runs.append(
                     wrk(bare_base + path, script(f"bare{n}", path), args.duration, args.connections)
                 )
-                before = run(inbox_counts(db_url, integration_id)).get("pending", 0)
-                queued_before = run(queue_length(redis_url))
-                res = wrk(api_base + path, script(f"api{n}", path), args.duration, args.connections)
-                # wrk stops with requests in flight that the server still completes: let the
-                # counts settle before comparing rows and jobs.
-                after, queued_after = settle(db_url, redis_url, integration_id)
-                res["rows"] = after - before
-                res["queued"] = queued_after - queued_before
+                res = measure(api_base, f"api{n}")
                 api_runs.append(res)
-                print(
+                line = (
                     f"  round {n + 1}: bare {bare_runs[-1]['rps']:,.0f} req/s, "
                     f"vouch {res['rps']:,.0f} webhooks/s ({res['requests']:,} requests, "
-                    f"{res['rows']:,} rows, {res['queued']:,} jobs, {res['non_2xx']} non-2xx)",
-                    flush=True,
+                    f"{res['rows']:,} rows, {res['queued']:,} jobs, {res['non_2xx']} non-2xx)"
                 )
+                if args.compare_uncached:
+                    res = measure(uncached_base, f"uncached{n}")
+                    uncached_runs.append(res)
+                    line += f", uncached {res['rps']:,.0f} webhooks/s"
+                print(line, flush=True)
             r["paced_vouch"] = paced(api_base + path, bodies, sigs, args.rate, args.rate_duration)
             r["paced_bare"] = paced(bare_base + path, bodies, sigs, args.rate, args.rate_duration)
         r["bare"] = bare_runs
@@ -601,11 +624,15 @@ def main(argv: list[str]) -> None:
         r["ratio"] = r["vouch_rps"] / r["bare_rps"]
         # wrk stops counting at the deadline with up to --connections requests in flight,
         # which the server still completes: rows may exceed the counted requests by that much.
+        r["uncached"] = uncached_runs
+        if uncached_runs:
+            r["uncached_rps"] = statistics.mean(x["rps"] for x in uncached_runs)
+            r["uncached_p99_ms"] = statistics.mean(x["p99_ms"] for x in uncached_runs)
         r["exact"] = all(
             x["non_2xx"] == 0
             and x["rows"] == x["queued"]
             and x["requests"] <= x["rows"] <= x["requests"] + args.connections
-            for x in api_runs
+            for x in api_runs + uncached_runs
         )
         r["api_rss_mib"] = api_rss.max / 2**20
         r["bare_rss_mib"] = bare_rss.max / 2**20
@@ -650,7 +677,6 @@ def report(r: dict[str, Any], args: argparse.Namespace) -> None:
     wb = statistics.mean(x["p50_ms"] for x in r["bare"])
     wb99 = statistics.mean(x["p99_ms"] for x in r["bare"])
     d, nv = r["drain"], r["naive"]
-    cache = r["cache_seconds"]
     lines = [
         f"machine: {r['cpus']} CPUs; load: wrk -t1 -c{args.connections}, {args.rounds} x "
         f"{args.duration}s each, alternating; Shopify orders/create, {r['body_bytes']:.0f} B "
@@ -658,8 +684,15 @@ def report(r: dict[str, Any], args: argparse.Namespace) -> None:
         f"throughput   bare FastAPI POST   {r['bare_rps']:>9,.0f} req/s",
         f"             /webhooks/shopify   {r['vouch_rps']:>9,.0f} webhooks/s verified + "
         f"committed + queued   ratio {r['ratio']:.2f}x   (targets >= 3,000/s and >= 0.40x)",
-        f"             every request 200, one row and one queued job each: {r['exact']}; "
-        f"integration cache {'5 (default)' if cache is None else cache} s",
+        f"             every request 200, one row and one queued job each: {r['exact']}",
+        *(
+            [
+                f"             integration cache off: {r['uncached_rps']:,.0f} webhooks/s, "
+                f"p99 {r['uncached_p99_ms']:.2f} ms under load (same run, alternating)"
+            ]
+            if r.get("uncached")
+            else []
+        ),
         f"latency      under wrk load: vouch p50 {wv:.2f} ms p99 {wv99:.2f} ms; "
         f"bare p50 {wb:.2f} ms p99 {wb99:.2f} ms",
         f"             paced @{args.rate}/s: vouch p50 {pv['p50_ms']:.2f} ms p99 "

@@ -62,6 +62,7 @@ from shared.webhooks.queue import enqueue_events
 log = structlog.get_logger(__name__)
 
 CACHE_MAX_ENTRIES = 10_000
+LOOKUP_CONCURRENCY = 4  # integration queries in flight per process (a flood of random ids)
 REFRESH_ON_REJECT_AFTER = 1.0  # seconds: a snapshot this old is reloaded once on a bad signature
 MAX_BATCH = 500
 MAX_INFLIGHT = 2  # concurrent INSERTs per process (each holds one pooled connection)
@@ -109,7 +110,8 @@ class IntegrationCache:
     disabled integration keeps accepting webhooks in other API processes for up to `ttl`
     (the API process that disabled it drops its entry at once). A rotated secret needs no
     wait: a signature that fails against a snapshot older than a second reloads it once.
-    Concurrent misses for one id share one query.
+    Concurrent misses for one id share one query, and at most LOOKUP_CONCURRENCY queries run
+    at once, so a flood of made-up ids cannot take the connection pool.
     """
 
     def __init__(self, engine: AsyncEngine, ttl: float) -> None:
@@ -117,6 +119,7 @@ class IntegrationCache:
         self.ttl = ttl
         self.entries: dict[uuid.UUID, tuple[float, IntegrationSnapshot | None]] = {}
         self._loading: dict[uuid.UUID, asyncio.Task[IntegrationSnapshot | None]] = {}
+        self._lookups = asyncio.Semaphore(LOOKUP_CONCURRENCY)
         self.loads = 0
 
     async def get(self, integration_id: uuid.UUID) -> IntegrationSnapshot | None:
@@ -147,7 +150,7 @@ class IntegrationCache:
 
     async def _fetch(self, integration_id: uuid.UUID) -> IntegrationSnapshot | None:
         self.loads += 1
-        async with self.engine.connect() as conn:
+        async with self._lookups, self.engine.connect() as conn:
             driver = (await conn.get_raw_connection()).driver_connection
             assert driver is not None
             row = await driver.fetchrow(_LOAD_INTEGRATION, integration_id)
