@@ -136,7 +136,6 @@ CRON_JOBS = [
         rollup_jobs.refresh_rollups,  # type: ignore[arg-type]
         name="cron:refresh_rollups",
         second=rollup_jobs.CRON_SECONDS,
-        run_at_startup=True,
         timeout=300,
     ),
 ]

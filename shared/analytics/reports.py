@@ -30,7 +30,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Row, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.analytics import repository as repo
@@ -46,7 +46,7 @@ from shared.analytics.formulas import (
     ratio,
     sentiment,
 )
-from shared.campaigns.repository import CampaignRepository
+from shared.campaigns.repository import CampaignNotFound
 from shared.errors import InvalidInput
 from shared.influencers.repository import InfluencerRepository
 from shared.models import Brand
@@ -201,7 +201,7 @@ class Daily:
     """Rollup rows per day of one report scope (all days: the range is applied later)."""
 
     links: dict[date, Totals]
-    sales: list[Row[Any]]
+    sales: list[Any]
     posts: dict[date, Totals]
 
     def days(self) -> list[date]:
@@ -380,7 +380,7 @@ async def load_scope(
             links[r.day] = link_totals(r)
         elif r.r_clicks is not None:
             grouped.who[str(r.who)].add(link_totals(r, "r_"))
-    sales: list[Row[Any]] = []
+    sales: list[Any] = []
     for r in await repo.scope_sales(session, brand_id, scope, key, s, e):
         if r.g == 0:
             sales.append(r)
@@ -442,22 +442,6 @@ def dimension_groups(
 
 
 # ----------------------------------------------------------------------------- followers
-def follower_sums(
-    rows: list[Row[Any]], windows: dict[uuid.UUID, tuple[date, date] | None]
-) -> tuple[dict[date, int], dict[uuid.UUID, int]]:
-    """New followers per day (summed over influencers, each inside its own window) and per
-    influencer; rows are (influencer_id, day, new_followers)."""
-    per_day: dict[date, int] = defaultdict(int)
-    per_influencer: dict[uuid.UUID, int] = defaultdict(int)
-    for r in rows:
-        window = windows.get(r.influencer_id)
-        if window is None or not (window[0] <= r.day <= window[1]):
-            continue
-        per_day[r.day] += int(r.new_followers)
-        per_influencer[r.influencer_id] += int(r.new_followers)
-    return per_day, per_influencer
-
-
 def _sum_range(per_day: dict[date, int], start: date | None, end: date | None) -> int:
     return sum(
         v for d, v in per_day.items() if (start is None or d >= start) and (end is None or d <= end)
@@ -476,15 +460,18 @@ async def campaign_report(
     today: date | None = None,
 ) -> dict[str, Any]:
     check_range(start, end)
-    campaign = await CampaignRepository(session, brand_id).get_or_404(campaign_id)
-    brand = (await session.execute(select(Brand).where(Brand.id == brand_id))).scalar_one()
-    today = today or brand_today(brand.timezone)
+    context = await repo.campaign_context(session, brand_id, campaign_id)
+    if context is None:
+        raise CampaignNotFound(detail=f"No campaign with id {campaign_id}.")
+    campaign = context.campaign
+    timezone = context.timezone
+    today = today or brand_today(timezone)
     currency = (currency or campaign.currency).upper()
     others = OtherCurrencies()
 
-    collabs = await repo.collaborations(session, brand_id, "campaign_id", [campaign_id])
-    lines = await repo.cost_lines(session, brand_id, [campaign_id])
-    kpis = await repo.kpi_targets(session, brand_id, campaign_id)
+    collabs = context.collaborations
+    lines = context.cost_lines
+    kpis = context.kpis
     daily, grouped = await load_scope(
         session, brand_id, "campaign_id", campaign_id, start, end, currency
     )
@@ -507,19 +494,16 @@ async def campaign_report(
     w0 = campaign.starts_on or (data_days[0] if data_days else None)
     w1 = min(campaign.ends_on or today, today)
     window = (w0, w1) if w0 is not None and w1 >= w0 else None
-    follower_rows = await repo.daily_followers(
-        session, brand_id, [c.influencer_id for c in collabs], by_influencer=True
-    )
-    followers_by_day, _ = follower_sums(follower_rows, {c.influencer_id: window for c in collabs})
-    _, followers_by_influencer = follower_sums(
-        follower_rows,
-        {
-            c.influencer_id: (max(window[0], lo), min(window[1], hi))
-            if window is not None
-            else None
-            for c in collabs
-        },
-    )
+    followers_by_day: dict[date, int] = {}
+    followers_by_influencer: dict[uuid.UUID, int] = {}
+    if window is not None and collabs:
+        for r in await repo.window_followers(
+            session, brand_id, [c.influencer_id for c in collabs], window, (lo, hi)
+        ):
+            if r.g == 0:
+                followers_by_day[r.day] = int(r.new_followers)
+            elif r.r_new_followers is not None:
+                followers_by_influencer[r.influencer_id] = int(r.r_new_followers)
 
     totals = sum_days(by_day, lo, hi)
     totals.new_followers = _sum_range(followers_by_day, lo, hi)
@@ -586,12 +570,18 @@ async def campaign_report(
     # KPI progress: everything up to each deadline, in the campaign's own currency.
     kpi_by_day = by_day if currency == campaign.currency else daily.by_day(campaign.currency)
     kpi_out = []
+    all_days: Totals | None = None
     for k in kpis:
         k_start = campaign.starts_on or (
-            data_days[0] if data_days else k.created_at.astimezone(ZoneInfo(brand.timezone)).date()
+            data_days[0] if data_days else k.created_at.astimezone(ZoneInfo(timezone)).date()
         )
         upto = min(k.deadline, today)
-        t = sum_days(kpi_by_day, None, upto)
+        if data_days and upto >= data_days[-1]:
+            if all_days is None:
+                all_days = sum_days(kpi_by_day, None, None)
+            t = all_days.copy()
+        else:
+            t = sum_days(kpi_by_day, None, upto)
         t.new_followers = _sum_range(followers_by_day, None, min(k.deadline, today))
         add_fixed_costs(t, collabs, lines_in(lines, None, k.deadline), campaign.currency)
         value = derive(t)[KPI_SOURCES[k.metric]]
@@ -615,7 +605,7 @@ async def campaign_report(
             "currency": campaign.currency,
         },
         "currency": currency,
-        "timezone": brand.timezone,
+        "timezone": timezone,
         "as_of": today,
         "start": lo,
         "end": hi,

@@ -478,3 +478,73 @@ async def test_rebuild_equals_incremental(settings: Settings) -> None:
     # Hypothesis drives a synchronous test; each example runs on its own event loop (and
     # engine) in a worker thread, away from the suite's loop.
     await asyncio.to_thread(check)
+
+
+async def test_cli_rebuild(sessionmaker: SM, tenant: Tenant, settings: Settings) -> None:
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    rc = await setup(sessionmaker, tenant)
+    await add_clicks(sessionmaker, rc, [utc(2026, 4, 2, 12)] * 3)
+    await run_rollups(sessionmaker)
+    async with sessionmaker() as session, session.begin():
+        await session.execute(
+            text("DELETE FROM rollup_link_daily WHERE link_id = :l"), {"l": rc.link_id}
+        )
+    env = {
+        **os.environ,
+        "VOUCH_ENV": "test",
+        "VOUCH_DATABASE_URL": settings.database_url or "",
+        "VOUCH_REDIS_URL": settings.redis_url or "",
+    }
+
+    def vouch(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "services.cli", "rollups", "rebuild", *args],
+            env=env,
+            cwd=Path(__file__).resolve().parents[2],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    done = await asyncio.to_thread(vouch, "--since", "2026-04-01", "--brand", str(tenant.brand_id))
+    assert done.returncode == 0, done.stderr
+    assert "rollup rows written: links 1" in done.stdout
+    assert await link_days(sessionmaker, rc.link_id) == {date(2026, 4, 2): (3, 3, 0)}
+    bad = await asyncio.to_thread(vouch, "--since", "April")
+    assert bad.returncode == 2 and "YYYY-MM-DD" in bad.stderr
+
+
+async def test_the_worker_runs_the_refresh(
+    sessionmaker: SM, tenant: Tenant, settings: Settings
+) -> None:
+    from arq.connections import create_pool
+    from arq.worker import Worker
+
+    from services.worker.settings import CRON_JOBS, FUNCTIONS, redis_settings, worker_settings
+    from shared.jobs import JobName
+
+    assert JobName.REFRESH_ROLLUPS in {f.name for f in FUNCTIONS}
+    assert "cron:refresh_rollups" in {c.name for c in CRON_JOBS}
+    rc = await setup(sessionmaker, tenant)
+    await add_clicks(sessionmaker, rc, [utc(2026, 6, 6, 6)] * 2)
+    queue = await create_pool(redis_settings(settings))
+    try:
+        job = await queue.enqueue_job(JobName.REFRESH_ROLLUPS.value)
+        assert job is not None
+        kwargs = worker_settings(settings) | {
+            "burst": True,
+            "handle_signals": False,
+            "cron_jobs": [],
+        }
+        worker = Worker(**kwargs)
+        try:
+            await worker.main()
+        finally:
+            await worker.close()
+    finally:
+        await queue.aclose()
+    assert await link_days(sessionmaker, rc.link_id) == {date(2026, 6, 6): (2, 2, 0)}
