@@ -11,7 +11,6 @@ import uuid
 from typing import Any
 
 from sqlalchemy import Select, and_, exists, func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
 from shared.db.repository import BrandScopedRepository
@@ -56,16 +55,6 @@ CONTRACT_IN_FORCE = (
 )
 # Statuses in which deliverables move (submitted, reviewed, published, marked missed).
 WORKING = (CollaborationStatus.CONTRACTED.value, CollaborationStatus.ACTIVE.value)
-
-
-def constraint_name(exc: IntegrityError) -> str | None:
-    """The violated constraint's name (asyncpg exposes it on the wrapped driver error)."""
-    cause: Any = exc.orig
-    for candidate in (cause, getattr(cause, "__cause__", None)):
-        name = getattr(candidate, "constraint_name", None)
-        if name:
-            return str(name)
-    return None
 
 
 class CollaborationRepository(BrandScopedRepository[Collaboration]):

@@ -28,9 +28,9 @@ from shared.collaborations.repository import (
     CollaborationNotFound,
     CollaborationRepository,
     ContractTermsRepository,
-    constraint_name,
 )
 from shared.db.base import uuid7
+from shared.db.integrity import constraint_name
 from shared.errors import Conflict, InvalidInput
 from shared.models import (
     Brand,

@@ -36,6 +36,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.db.base import uuid7
+from shared.db.integrity import constraint_name
 from shared.db.pagination import paginate
 from shared.errors import InvalidInput
 from shared.influencers import rules
@@ -43,7 +44,6 @@ from shared.influencers.repository import InfluencerFilters, InfluencerRepositor
 from shared.influencers.service import (
     EMAIL_CONSTRAINT,
     HANDLE_CONSTRAINT,
-    constraint_of,
     taken_key,
 )
 from shared.models import Influencer, SocialAccount
@@ -470,7 +470,7 @@ class Importer:
         return plan.results
 
     def _conflict(self, row: ParsedRow, exc: IntegrityError) -> RowResult:
-        name = constraint_of(exc)
+        name = constraint_name(exc)
         if name == HANDLE_CONSTRAINT:
             key = taken_key(exc) or row.account_key or ("", "")
             return _rejected(

@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db.base import uuid7
+from shared.db.integrity import constraint_name
 from shared.errors import Conflict, InvalidInput
 from shared.influencers.repository import (
     CollaborationFacts,
@@ -85,15 +86,6 @@ class InfluencerView:
     influencer: Influencer
     accounts: list[SocialAccount] = field(default_factory=list)
     facts: CollaborationFacts = field(default_factory=CollaborationFacts)
-
-
-def constraint_of(exc: IntegrityError) -> str | None:
-    """The violated constraint's name (asyncpg exposes it on the wrapped exception)."""
-    for candidate in (exc.orig, getattr(exc.orig, "__cause__", None)):
-        name = getattr(candidate, "constraint_name", None)
-        if isinstance(name, str):
-            return name
-    return None
 
 
 _KEY_DETAIL = re.compile(r"=\([^,]+, ([^,]+), (.+)\) already exists")
@@ -314,7 +306,7 @@ def _conflict(
     single_account: bool = False,
 ) -> Exception:
     """Turn a unique violation into the 409 that names the field; anything else re-raises."""
-    name = constraint_of(exc)
+    name = constraint_name(exc)
     if name == EMAIL_CONSTRAINT:
         return email_taken(email or "", [*loc, "email"])
     if name == HANDLE_CONSTRAINT:

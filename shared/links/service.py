@@ -32,6 +32,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.brands.repository import BrandRepository
+from shared.db.integrity import constraint_name
 from shared.errors import Conflict, InvalidInput
 from shared.jobs import after_commit
 from shared.links.cache import invalidate_link
@@ -114,12 +115,6 @@ def apply_utm(base: Mapping[str, Any], overrides: Mapping[str, str | None]) -> d
     return utm
 
 
-def _constraint_name(exc: IntegrityError) -> str | None:
-    cause = getattr(exc.orig, "__cause__", None)
-    name = getattr(cause, "constraint_name", None)
-    return name if isinstance(name, str) else None
-
-
 def _checked_url(url: str, allowed_domains: list[str], field: str) -> str:
     if not allowed_domains:
         raise InvalidInput(
@@ -199,7 +194,7 @@ async def create_link(
                 session.add(link)
                 await session.flush()
         except IntegrityError as exc:
-            if _constraint_name(exc) != CODE_CONSTRAINT:
+            if constraint_name(exc) != CODE_CONSTRAINT:
                 raise
             if code is not None:
                 # Codes are global: say it is taken, never by whom.

@@ -10,6 +10,7 @@ from typing import Any, Final
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.db.integrity import constraint_name
 from shared.errors import Conflict
 from shared.models import PromoCode
 from shared.promo_codes.repository import (
@@ -52,12 +53,6 @@ async def _require_collaboration(
         )
 
 
-def _constraint_name(exc: IntegrityError) -> str | None:
-    cause = getattr(exc.orig, "__cause__", None)
-    name = getattr(cause, "constraint_name", None)
-    return name if isinstance(name, str) else None
-
-
 async def _write(
     session: AsyncSession, brand_id: uuid.UUID, code: str, mutate: Callable[[], None]
 ) -> None:
@@ -70,7 +65,7 @@ async def _write(
             mutate()
             await session.flush()
     except IntegrityError as exc:
-        if _constraint_name(exc) != CODE_INDEX:
+        if constraint_name(exc) != CODE_INDEX:
             raise
         owner = await find_promo_code(session, brand_id, code)
         extra: dict[str, str] = {}
