@@ -58,3 +58,30 @@ class Forbidden(DomainError):
     status = 403
     code = "forbidden"
     title = "Forbidden"
+
+
+class InvalidTransition(Conflict):
+    """A state-machine move the current status does not allow. Every state machine answers
+    it the same way: 409 naming `current_status` and `requested_status` (subclasses keep
+    their own `code`)."""
+
+    code = "invalid-transition"
+    title = "Invalid status transition"
+    resource: ClassVar[str] = "resource"
+
+    def __init__(
+        self,
+        current: str,
+        requested: str,
+        detail: str | None = None,
+        *,
+        resource: str | None = None,
+        **extra: Any,
+    ) -> None:
+        what = resource or self.resource
+        super().__init__(
+            detail or f"The {what} is {current}; it cannot move to {requested}.",
+            current_status=current,
+            requested_status=requested,
+            **extra,
+        )

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared import errors
 from shared.brands.repository import BrandRepository
 from shared.campaigns.budget import BudgetView, budget_views
 from shared.campaigns.repository import CampaignRepository
@@ -114,9 +115,9 @@ class HashtagTaken(Conflict):
     title = "Hashtag taken"
 
 
-class InvalidTransition(Conflict):
+class InvalidTransition(errors.InvalidTransition):
     code = "invalid_transition"
-    title = "Invalid status transition"
+    resource = "campaign"
 
 
 class CampaignNotDeletable(Conflict):
@@ -388,9 +389,9 @@ async def transition_campaign(
             else f"{current.status} is final"
         )
         raise InvalidTransition(
+            current.status,
+            to.value,
             f"A campaign cannot move from {current.status} to {to.value}; {onward}.",
-            current_status=current.status,
-            requested_status=to.value,
             allowed_statuses=targets,
         )
     previous, campaign = result

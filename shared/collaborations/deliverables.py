@@ -186,7 +186,7 @@ async def _explain_refusal(
             requested_status=to,
             collaboration_status=collab_status,
         )
-    return IllegalTransition("deliverable", current.status, to, detail)
+    return IllegalTransition(current.status, to, detail, resource="deliverable")
 
 
 async def _review_row(

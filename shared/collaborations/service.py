@@ -31,7 +31,7 @@ from shared.collaborations.repository import (
 )
 from shared.db.base import uuid7
 from shared.db.integrity import constraint_name
-from shared.errors import Conflict, InvalidInput
+from shared.errors import Conflict, InvalidInput, InvalidTransition
 from shared.models import (
     Brand,
     Campaign,
@@ -71,16 +71,10 @@ COMPENSATION_FIELDS = frozenset(
 )
 
 
-class IllegalTransition(Conflict):
+class IllegalTransition(InvalidTransition):
     code = "illegal_transition"
     title = "Illegal status transition"
-
-    def __init__(self, resource: str, current: str, requested: str, detail: str = "") -> None:
-        super().__init__(
-            detail or f"The {resource} is {current}; it cannot move to {requested}.",
-            current_status=current,
-            requested_status=requested,
-        )
+    resource = "collaboration"
 
 
 class TermsRequired(Conflict):
@@ -330,7 +324,7 @@ async def transition(
         )
         collab = await repo.get_fresh(collab_id, lock="update")
         if collab.status not in allowed:
-            raise IllegalTransition("collaboration", collab.status, to)
+            raise IllegalTransition(collab.status, to)
         terms = await ContractTermsRepository(session, brand_id).latest(collab_id, for_update=True)
         if terms is None:
             raise TermsRequired(
@@ -363,7 +357,7 @@ async def transition(
         current = await repo.current_status(collab_id)
         if current is None:
             raise CollaborationNotFound(detail=f"No collaboration with id {collab_id}.")
-        raise IllegalTransition("collaboration", current, to)
+        raise IllegalTransition(current, to)
     session.add(
         _event(
             collab_id,

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.brands.repository import BrandRepository
 from shared.brands.service import normalize_domain
-from shared.errors import Conflict, InvalidInput
+from shared.errors import Conflict, InvalidInput, InvalidTransition
 from shared.integrations.kinds import SCHEME_BY_KIND, IntegrationKind, IntegrationStatus
 from shared.integrations.repository import IntegrationNotFound, IntegrationRepository
 from shared.integrations.signatures import Scheme, key_bytes, new_secret
@@ -30,16 +30,10 @@ ALLOWED_FROM: dict[str, tuple[str, ...]] = {
 }
 
 
-class IllegalIntegrationTransition(Conflict):
+class IllegalIntegrationTransition(InvalidTransition):
     code = "illegal_transition"
     title = "Illegal status transition"
-
-    def __init__(self, current: str, requested: str) -> None:
-        super().__init__(
-            f"The integration is {current}; it cannot move to {requested}.",
-            current_status=current,
-            requested_status=requested,
-        )
+    resource = "integration"
 
 
 class IntegrationHasEvents(Conflict):

@@ -17,7 +17,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db.base import uuid7
-from shared.errors import Conflict, InvalidInput
+from shared.errors import Conflict, InvalidInput, InvalidTransition
 from shared.jobs import JobName, defer_job
 from shared.models import WebhookDelivery, WebhookEndpoint
 from shared.outbound.destinations import DestinationRefused, check_destination
@@ -55,9 +55,8 @@ class DeliveryStatus(StrEnum):
     DEAD = "dead"
 
 
-class InvalidEndpointTransition(Conflict):
-    code = "invalid-transition"
-    title = "Invalid status transition"
+class InvalidEndpointTransition(InvalidTransition):
+    resource = "webhook endpoint"
 
 
 class EndpointDisabled(Conflict):
@@ -188,9 +187,7 @@ async def set_endpoint_status(
     if current is None:
         raise repo.not_found(detail=f"No webhook endpoint with id {endpoint_id}.")
     raise InvalidEndpointTransition(
-        f"The webhook endpoint is already {current}.",
-        current_status=current,
-        requested_status=to.value,
+        current, to.value, f"The webhook endpoint is already {current}."
     )
 
 

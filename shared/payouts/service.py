@@ -44,7 +44,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.collaborations.repository import CollaborationRepository, InfluencerRefNotFound
 from shared.db.base import uuid7
-from shared.errors import Conflict
+from shared.errors import Conflict, InvalidTransition
 from shared.events import record_event
 from shared.models import (
     Collaboration,
@@ -76,9 +76,8 @@ GROUP_LOCK_SPACE = 0x5641_5950  # "VAYP": advisory lock namespace of payout grou
 _LIVE_FLAT_FEE = text("released_at IS NULL AND kind = 'flat_fee'")
 
 
-class InvalidPayoutTransition(Conflict):
-    code = "invalid-transition"
-    title = "Invalid status transition"
+class InvalidPayoutTransition(InvalidTransition):
+    resource = "payout"
 
 
 class FlatFeeNotDue(Conflict):
@@ -531,9 +530,9 @@ async def _transition(
     if current is None:
         raise repo.not_found(detail=f"No payout with id {payout_id}.")
     raise InvalidPayoutTransition(
+        current,
+        to.value,
         f"A payout cannot move from {current} to {to.value}.",
-        current_status=current,
-        requested_status=to.value,
         allowed_from=list(sources),
     )
 

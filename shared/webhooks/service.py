@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.errors import Conflict
+from shared.errors import InvalidTransition
 from shared.jobs import after_commit
 from shared.models import WebhookEvent
 from shared.webhooks.queue import enqueue_events
@@ -33,16 +33,16 @@ def public_headers(headers: Mapping[str, str]) -> dict[str, str]:
     return {k: v for k, v in headers.items() if k.lower() not in SIGNATURE_HEADERS}
 
 
-class IllegalReplay(Conflict):
+class IllegalReplay(InvalidTransition):
     code = "illegal_transition"
     title = "Illegal status transition"
 
     def __init__(self, current: str) -> None:
         super().__init__(
+            current,
+            EventStatus.PENDING.value,
             f"The webhook event is {current}; only failed, dead, handled or ignored events "
             "can be replayed.",
-            current_status=current,
-            requested_status=EventStatus.PENDING.value,
         )
 
 
