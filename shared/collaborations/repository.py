@@ -13,8 +13,10 @@ from typing import Any
 from sqlalchemy import Select, and_, exists, func, select
 from sqlalchemy.orm import aliased
 
+from shared.campaigns.repository import CampaignRepository
 from shared.db.repository import BrandScopedRepository
 from shared.errors import NotFound
+from shared.influencers.repository import InfluencerRepository
 from shared.models import (
     Campaign,
     Collaboration,
@@ -37,14 +39,6 @@ class TermsNotFound(NotFound):
 
 class DeliverableNotFound(NotFound):
     resource = "deliverable"
-
-
-class CampaignRefNotFound(NotFound):
-    resource = "campaign"
-
-
-class InfluencerRefNotFound(NotFound):
-    resource = "influencer"
 
 
 # Statuses in which a contract is in force: deliverables can be worked on, usage rights run.
@@ -104,28 +98,12 @@ class CollaborationRepository(BrandScopedRepository[Collaboration]):
         )
 
     async def campaign(self, campaign_id: uuid.UUID) -> Campaign:
-        stmt = select(Campaign).where(
-            Campaign.id == campaign_id, Campaign.brand_id == self.brand_id
-        )
-        row = (await self.session.execute(stmt)).scalar_one_or_none()
-        if row is None:
-            raise CampaignRefNotFound(
-                detail=f"No campaign with id {campaign_id}.",
-                errors=[{"loc": ["body", "campaign_id"], "msg": "Unknown campaign."}],
-            )
-        return row
+        repo = CampaignRepository(self.session, self.brand_id)
+        return await repo.get_ref_or_404(campaign_id, ["body", "campaign_id"])
 
     async def influencer(self, influencer_id: uuid.UUID) -> Influencer:
-        stmt = select(Influencer).where(
-            Influencer.id == influencer_id, Influencer.brand_id == self.brand_id
-        )
-        row = (await self.session.execute(stmt)).scalar_one_or_none()
-        if row is None:
-            raise InfluencerRefNotFound(
-                detail=f"No influencer with id {influencer_id}.",
-                errors=[{"loc": ["body", "influencer_id"], "msg": "Unknown influencer."}],
-            )
-        return row
+        repo = InfluencerRepository(self.session, self.brand_id)
+        return await repo.get_ref_or_404(influencer_id, ["body", "influencer_id"])
 
 
 class ContractTermsRepository(BrandScopedRepository[ContractTerms]):

@@ -16,12 +16,6 @@ class CommissionEntryNotFound(NotFound):
     resource = "commission entry"
 
 
-class CommissionCollaborationNotFound(NotFound):
-    """A collaboration id in a request body that is unknown or another brand's."""
-
-    resource = "collaboration"
-
-
 class CommissionEntryRepository(BrandScopedRepository[CommissionEntry]):
     model = CommissionEntry
     not_found = CommissionEntryNotFound

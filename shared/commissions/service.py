@@ -17,14 +17,14 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.collaborations.repository import CollaborationRepository
 from shared.commissions.ledger import APPROVABLE_ORDER_STATUSES
 from shared.commissions.repository import (
-    CommissionCollaborationNotFound,
     CommissionEntryNotFound,
 )
 from shared.db.base import uuid7
 from shared.errors import Conflict, InvalidInput
-from shared.models import Collaboration, CommissionEntry
+from shared.models import CommissionEntry
 from shared.models.commissions import EntryKind, EntryStatus
 
 APPROVE_BATCH = 5000
@@ -82,18 +82,9 @@ async def create_adjustment(
     the same request returns the entry it created the first time."""
     if amount_minor == 0:
         raise InvalidInput(["body", "amount_minor"], "An adjustment must not be zero.")
-    collab = (
-        await session.execute(
-            select(Collaboration).where(
-                Collaboration.id == collaboration_id, Collaboration.brand_id == brand_id
-            )
-        )
-    ).scalar_one_or_none()
-    if collab is None:
-        raise CommissionCollaborationNotFound(
-            detail=f"No collaboration with id {collaboration_id}.",
-            errors=[{"loc": ["body", "collaboration_id"], "msg": "Unknown collaboration."}],
-        )
+    collab = await CollaborationRepository(session, brand_id).get_ref_or_404(
+        collaboration_id, ["body", "collaboration_id"]
+    )
     if related_entry_id is not None:
         related = (
             await session.execute(

@@ -40,6 +40,18 @@ class BrandScopedRepository(Generic[M]):
             raise self.not_found(detail=f"No {self.not_found.resource} with id {id_}.")
         return row
 
+    async def get_ref_or_404(self, id_: uuid.UUID, loc: list[str | int]) -> M:
+        """A row referenced from a request (e.g. `collaboration_id` in a body): unknown or
+        another brand's answers the same 404, naming where the reference came from."""
+        row = await self.get(id_)
+        if row is None:
+            resource = self.not_found.resource
+            raise self.not_found(
+                detail=f"No {resource} with id {id_}.",
+                errors=[{"loc": loc, "msg": f"Unknown {resource}."}],
+            )
+        return row
+
     def add(self, row: M) -> M:
         self.session.add(row)
         return row

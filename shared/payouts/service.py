@@ -42,10 +42,11 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import UUID, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.collaborations.repository import CollaborationRepository, InfluencerRefNotFound
+from shared.collaborations.repository import CollaborationRepository
 from shared.db.base import uuid7
 from shared.errors import Conflict, InvalidTransition
 from shared.events import record_event
+from shared.influencers.repository import InfluencerNotFound
 from shared.models import (
     Collaboration,
     CommissionEntry,
@@ -485,7 +486,7 @@ async def _check_influencers(
     )
     for i, influencer_id in enumerate(influencer_ids):
         if influencer_id not in found:  # unknown, or another brand's: the same 404
-            raise InfluencerRefNotFound(
+            raise InfluencerNotFound(
                 detail=f"No influencer with id {influencer_id}.",
                 errors=[{"loc": ["body", "influencer_ids", i], "msg": "Unknown influencer."}],
             )

@@ -11,17 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db.repository import BrandScopedRepository
 from shared.errors import NotFound
-from shared.models import Collaboration, PromoCode
+from shared.models import PromoCode
 
 
 class PromoCodeNotFound(NotFound):
     resource = "promo code"
-
-
-class PromoCodeCollaborationNotFound(NotFound):
-    """A collaboration id in a request body that is unknown or another brand's."""
-
-    resource = "collaboration"
 
 
 class PromoCodeRepository(BrandScopedRepository[PromoCode]):
@@ -58,12 +52,3 @@ async def find_promo_code(
         PromoCode.brand_id == brand_id, func.lower(PromoCode.code) == func.lower(code.strip())
     )
     return (await session.execute(stmt)).scalar_one_or_none()
-
-
-async def collaboration_in_brand(
-    session: AsyncSession, brand_id: uuid.UUID, collaboration_id: uuid.UUID
-) -> bool:
-    stmt = select(Collaboration.id).where(
-        Collaboration.id == collaboration_id, Collaboration.brand_id == brand_id
-    )
-    return (await session.execute(stmt)).first() is not None

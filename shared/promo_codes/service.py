@@ -10,13 +10,12 @@ from typing import Any, Final
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from shared.collaborations.repository import CollaborationRepository
 from shared.db.integrity import constraint_name
 from shared.errors import Conflict
 from shared.models import PromoCode
 from shared.promo_codes.repository import (
-    PromoCodeCollaborationNotFound,
     PromoCodeRepository,
-    collaboration_in_brand,
     find_promo_code,
 )
 
@@ -46,11 +45,8 @@ UNSET: Final = _Unset()
 async def _require_collaboration(
     session: AsyncSession, brand_id: uuid.UUID, collaboration_id: uuid.UUID
 ) -> None:
-    if not await collaboration_in_brand(session, brand_id, collaboration_id):
-        raise PromoCodeCollaborationNotFound(
-            detail=f"No collaboration with id {collaboration_id}.",
-            errors=[{"loc": ["body", "collaboration_id"], "msg": "Unknown collaboration."}],
-        )
+    repo = CollaborationRepository(session, brand_id)
+    await repo.get_ref_or_404(collaboration_id, ["body", "collaboration_id"])
 
 
 async def _write(
