@@ -2,8 +2,11 @@
 
 Sources (the receiver an event came through): `engagement` (Vouch's format, topic
 `engagement`) and `instagram` (Instagram Graph webhooks, topic `instagram`). Each handler
-parses the raw body and ingests it in the processor's transaction; both are idempotent (see
-shared/engagement/service.py), so a retried or replayed event changes nothing twice.
+is a batch handler: the processor hands it every claimed event of its topic at once, and it
+parses them all and ingests them together in the processor's transaction (a body that cannot
+be parsed raises, and the processor then retries each event alone, so only the bad one
+fails). Both are idempotent (see shared/engagement/service.py), so a retried or replayed
+event changes nothing twice.
 """
 
 from __future__ import annotations
@@ -15,9 +18,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.engagement.payloads import PayloadError, parse_instagram, parse_vouch
-from shared.engagement.service import ingest
+from shared.engagement.service import Delivery, ingest
 from shared.models import Integration, WebhookEvent
-from shared.webhooks.registry import register_handler
+from shared.webhooks.registry import register_batch_handler
 
 ENGAGEMENT_SOURCE = "engagement"
 ENGAGEMENT_TOPIC = "engagement"
@@ -32,11 +35,17 @@ def _json(body: bytes) -> Any:
         raise PayloadError(f"body is not JSON: {exc}") from exc
 
 
-@register_handler(ENGAGEMENT_SOURCE, [ENGAGEMENT_TOPIC])
-async def handle_engagement(session: AsyncSession, event: WebhookEvent) -> None:
-    captured = event.source_timestamp or event.received_at
-    batch = parse_vouch(_json(event.body), captured)
-    await ingest(session, event.brand_id, event.integration_id, batch)
+@register_batch_handler(ENGAGEMENT_SOURCE, [ENGAGEMENT_TOPIC])
+async def handle_engagement(session: AsyncSession, events: list[WebhookEvent]) -> None:
+    deliveries = [
+        Delivery(
+            event.brand_id,
+            event.integration_id,
+            parse_vouch(_json(event.body), event.source_timestamp or event.received_at),
+        )
+        for event in events
+    ]
+    await ingest(session, deliveries)
 
 
 def instagram_accounts(settings: dict[str, Any]) -> dict[str, str]:
@@ -45,14 +54,23 @@ def instagram_accounts(settings: dict[str, Any]) -> dict[str, str]:
     return {str(k): str(v).strip().lstrip("@").lower() for k, v in raw.items() if v}
 
 
-@register_handler(INSTAGRAM_SOURCE, [INSTAGRAM_TOPIC])
-async def handle_instagram(session: AsyncSession, event: WebhookEvent) -> None:
-    settings = (
-        await session.execute(
-            select(Integration.settings).where(Integration.id == event.integration_id)
-        )
-    ).scalar_one_or_none() or {}
-    batch = parse_instagram(
-        _json(event.body), instagram_accounts(settings), event.source_timestamp or event.received_at
+@register_batch_handler(INSTAGRAM_SOURCE, [INSTAGRAM_TOPIC])
+async def handle_instagram(session: AsyncSession, events: list[WebhookEvent]) -> None:
+    ids = {event.integration_id for event in events}
+    rows = await session.execute(
+        select(Integration.id, Integration.settings).where(Integration.id.in_(ids))
     )
-    await ingest(session, event.brand_id, event.integration_id, batch)
+    mapping = {r.id: instagram_accounts(r.settings or {}) for r in rows}
+    deliveries = [
+        Delivery(
+            event.brand_id,
+            event.integration_id,
+            parse_instagram(
+                _json(event.body),
+                mapping.get(event.integration_id, {}),
+                event.source_timestamp or event.received_at,
+            ),
+        )
+        for event in events
+    ]
+    await ingest(session, deliveries)

@@ -8,8 +8,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Float, Select, Table, exists, func, select, text, update
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    Select,
+    Table,
+    exists,
+    func,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db.repository import BrandScopedRepository
 from shared.errors import NotFound
@@ -125,13 +136,75 @@ _INSERT_POST = (
 _INSERT_SNAPSHOT = (
     insert(_table(PostMetricSnapshot))
     .on_conflict_do_nothing(constraint="uq_post_metric_snapshots_time")
-    .returning(PostMetricSnapshot.id)
+    .returning(PostMetricSnapshot.post_id)
 )
 _INSERT_COMMENTS = (
     insert(_table(PostComment))
     .on_conflict_do_nothing(constraint="uq_post_comments_external")
-    .returning(PostComment.id)
+    .returning(PostComment.post_id)
 )
+
+
+_FIND_POSTS = text(
+    f"SELECT {', '.join('p.' + c.key for c in _POST_VIEW)} FROM posts p "  # noqa: S608
+    "JOIN unnest(CAST(:platforms AS text[]), CAST(:ids AS text[])) AS k(platform, external_id) "
+    "ON p.platform = k.platform AND p.external_post_id = k.external_id "
+    "WHERE p.brand_id = :brand"
+)
+_DELIVERABLE_CANDIDATES = text(
+    "SELECT k.n, d.id, d.collaboration_id, c.campaign_id, c.influencer_id, d.platform, "
+    "d.post_url, d.external_post_id "
+    "FROM unnest(CAST(:platforms AS text[]), CAST(:ids AS text[]), "
+    "CAST(:fragments AS text[])) WITH ORDINALITY AS k(platform, external_id, fragment, n) "
+    "JOIN deliverables d ON d.brand_id = :brand AND d.platform = k.platform "
+    "AND (d.external_post_id = k.external_id "
+    "OR (k.fragment IS NOT NULL AND strpos(d.post_url, k.fragment) > 0)) "
+    "JOIN collaborations c ON c.id = d.collaboration_id"
+)
+_RECORD_FOLLOWERS = text(
+    "INSERT INTO follower_snapshots (brand_id, account_id, followers, captured_at) "
+    "SELECT :brand, :account, :followers, :at WHERE (SELECT followers FROM "
+    "follower_snapshots WHERE account_id = :account AND captured_at <= :at "
+    "ORDER BY captured_at DESC LIMIT 1) IS DISTINCT FROM :followers "
+    "ON CONFLICT ON CONSTRAINT uq_follower_snapshots_account_time DO NOTHING"
+)
+
+
+async def fold_posts(session: AsyncSession, post_ids: Sequence[uuid.UUID]) -> None:
+    """Bring the posts' latest-metrics and comment-sentiment columns up to date from their
+    snapshots and comments. Per metric, the value of the newest snapshot that reported it:
+    order-independent, so the same snapshots give the same row whatever order they
+    arrived in, and a late older snapshot never overwrites a newer value."""
+    ids = sorted(set(post_ids))  # a stable lock order
+    if not ids:
+        return
+    latest = ", ".join(
+        f"(array_agg({m} ORDER BY captured_at DESC) FILTER (WHERE {m} IS NOT NULL))[1] AS {m}"
+        for m in METRICS
+    )
+    assign = ", ".join(f"{m} = s.{m}" for m in METRICS)
+    await session.execute(
+        text(
+            f"UPDATE posts SET metrics_captured_at = s.at, {assign} "  # noqa: S608
+            f"FROM (SELECT post_id, max(captured_at) AS at, {latest} "
+            "FROM post_metric_snapshots WHERE post_id = ANY(:ids) GROUP BY post_id) AS s "
+            "WHERE posts.id = s.post_id"
+        ),
+        {"ids": ids},
+    )
+    await session.execute(
+        text(
+            "UPDATE posts SET comments_positive = c.pos, comments_neutral = c.neu, "
+            "comments_negative = c.neg, comments_unscored = c.uns "
+            "FROM (SELECT post_id, count(*) FILTER (WHERE sentiment = 'positive') AS pos, "
+            "count(*) FILTER (WHERE sentiment = 'neutral') AS neu, "
+            "count(*) FILTER (WHERE sentiment = 'negative') AS neg, "
+            "count(*) FILTER (WHERE sentiment = 'unscored') AS uns "
+            "FROM post_comments WHERE post_id = ANY(:ids) GROUP BY post_id) AS c "
+            "WHERE posts.id = c.post_id"
+        ),
+        {"ids": ids},
+    )
 
 
 class PostRepository(BrandScopedRepository[Post]):
@@ -179,11 +252,42 @@ class PostRepository(BrandScopedRepository[Post]):
         )
         return {(r.platform, r.handle): AccountRef(r.id, r.influencer_id) for r in rows}
 
-    async def insert_post(self, values: dict[str, Any]) -> Any | None:
-        """INSERT the post; None if it exists already (ON CONFLICT DO NOTHING: an existing
-        post is never locked here). `values` may omit optional columns."""
-        params = {**_POST_DEFAULTS, **values}
-        return (await self.session.execute(_INSERT_POST, params)).first()
+    async def find_posts(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Any]:
+        """Stored posts by (platform, external post id); one query."""
+        if not keys:
+            return {}
+        rows = await self.session.execute(
+            _FIND_POSTS,
+            {
+                "brand": self.brand_id,
+                "platforms": [k[0] for k in keys],
+                "ids": [k[1] for k in keys],
+            },
+        )
+        return {(r.platform, r.external_post_id): r for r in rows}
+
+    async def lock_posts(self, post_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Any]:
+        """Lock posts FOR UPDATE in id order and return their current state."""
+        if not post_ids:
+            return {}
+        stmt = (
+            select(*_POST_VIEW)
+            .where(Post.brand_id == self.brand_id, Post.id.in_(sorted(post_ids)))
+            .order_by(Post.id)
+            .with_for_update()
+        )
+        return {r.id: r for r in await self.session.execute(stmt)}
+
+    async def insert_posts(self, rows: Sequence[dict[str, Any]]) -> dict[tuple[str, str], Any]:
+        """INSERT the posts in the order given (callers sort by key: a stable lock order);
+        returns the ones inserted by key. A post that exists already is skipped, never locked
+        (ON CONFLICT DO NOTHING). Rows may omit optional columns."""
+        if not rows:
+            return {}
+        params = [{**_POST_DEFAULTS, **row} for row in rows]
+        # executemany: one cached statement, sent as multi-row INSERTs (insertmanyvalues).
+        result = await self.session.execute(_INSERT_POST, params)
+        return {(r.platform, r.external_post_id): r for r in result}
 
     async def update_post(self, post_id: uuid.UUID, values: dict[str, Any]) -> None:
         if values:
@@ -219,57 +323,31 @@ class PostRepository(BrandScopedRepository[Post]):
             .execution_options(synchronize_session=False)
         )
 
-    async def add_snapshot(
-        self, post_id: uuid.UUID, captured_at: datetime, values: dict[str, int | None]
-    ) -> bool:
-        """Store a metrics reading; False if this (post, captured_at) was already stored."""
-        params: dict[str, Any] = {m: values.get(m) for m in METRICS}
-        params |= {"brand_id": self.brand_id, "post_id": post_id, "captured_at": captured_at}
-        return (await self.session.execute(_INSERT_SNAPSHOT, params)).first() is not None
+    async def add_snapshots(
+        self, rows: Sequence[tuple[uuid.UUID, datetime, dict[str, int | None]]]
+    ) -> list[uuid.UUID]:
+        """Store metrics readings (post id, captured_at, values); a (post, captured_at) already
+        stored is skipped. Returns the post id of each reading stored."""
+        if not rows:
+            return []
+        params = [
+            {m: values.get(m) for m in METRICS}
+            | {"brand_id": self.brand_id, "post_id": post_id, "captured_at": captured_at}
+            for post_id, captured_at, values in rows
+        ]
+        return list((await self.session.execute(_INSERT_SNAPSHOT, params)).scalars())
 
     async def fold_posts(self, post_ids: Sequence[uuid.UUID]) -> None:
-        """Bring the posts' latest-metrics and comment-sentiment columns up to date from their
-        snapshots and comments. Per metric, the value of the newest snapshot that reported it:
-        order-independent, so the same snapshots give the same row whatever order they
-        arrived in, and a late older snapshot never overwrites a newer value."""
-        ids = sorted(set(post_ids))  # a stable lock order
-        if not ids:
-            return
-        latest = ", ".join(
-            f"(array_agg({m} ORDER BY captured_at DESC) FILTER (WHERE {m} IS NOT NULL))[1] AS {m}"
-            for m in METRICS
-        )
-        assign = ", ".join(f"{m} = s.{m}" for m in METRICS)
-        await self.session.execute(
-            text(
-                f"UPDATE posts SET metrics_captured_at = s.at, {assign} "  # noqa: S608
-                f"FROM (SELECT post_id, max(captured_at) AS at, {latest} "
-                "FROM post_metric_snapshots WHERE post_id = ANY(:ids) GROUP BY post_id) AS s "
-                "WHERE posts.id = s.post_id"
-            ),
-            {"ids": ids},
-        )
-        await self.session.execute(
-            text(
-                "UPDATE posts SET comments_positive = c.pos, comments_neutral = c.neu, "
-                "comments_negative = c.neg, comments_unscored = c.uns "
-                "FROM (SELECT post_id, count(*) FILTER (WHERE sentiment = 'positive') AS pos, "
-                "count(*) FILTER (WHERE sentiment = 'neutral') AS neu, "
-                "count(*) FILTER (WHERE sentiment = 'negative') AS neg, "
-                "count(*) FILTER (WHERE sentiment = 'unscored') AS uns "
-                "FROM post_comments WHERE post_id = ANY(:ids) GROUP BY post_id) AS c "
-                "WHERE posts.id = c.post_id"
-            ),
-            {"ids": ids},
-        )
+        await fold_posts(self.session, post_ids)
 
-    async def add_comments(self, post_id: uuid.UUID, rows: Sequence[dict[str, Any]]) -> int:
-        """Insert new comments (a known external id is skipped). Returns how many were new."""
+    async def add_comments(self, rows: Sequence[dict[str, Any]]) -> list[uuid.UUID]:
+        """Insert new comments (rows with post_id, external_id, text, posted_at, sentiment,
+        sentiment_score; a known (post, external id) is skipped). Returns the post id of each
+        comment stored."""
         if not rows:
-            return 0
-        params = [{"brand_id": self.brand_id, "post_id": post_id, **r} for r in rows]
-        # executemany: one cached statement, sent as multi-row INSERTs (insertmanyvalues).
-        return len((await self.session.execute(_INSERT_COMMENTS, params)).all())
+            return []
+        params = [{"brand_id": self.brand_id, **r} for r in rows]
+        return list((await self.session.execute(_INSERT_COMMENTS, params)).scalars())
 
     # -- matching ---------------------------------------------------------------------------
     def _deliverables(self) -> Any:  # Select of DeliverableRef's columns
@@ -289,27 +367,34 @@ class PostRepository(BrandScopedRepository[Post]):
         return stmt
 
     async def deliverable_candidates(
-        self, platform: str, external_post_id: str, url_fragment: str | None
-    ) -> list[DeliverableRef]:
-        """Deliverables this post may be: same platform and external post id, or a stored
-        post URL containing `url_fragment` (the normalised path; the caller compares the
-        normalised URLs exactly). One query."""
-        match = Deliverable.external_post_id == external_post_id
-        if url_fragment:
-            match = match | (func.strpos(Deliverable.post_url, url_fragment) > 0)
-        stmt = self._deliverables().where(Deliverable.platform == platform, match)
-        return [DeliverableRef(*r) for r in await self.session.execute(stmt)]
-
-    async def find_post(self, platform: str, external_post_id: str) -> Any:
-        return (
-            await self.session.execute(
-                select(*_POST_VIEW).where(
-                    Post.brand_id == self.brand_id,
-                    Post.platform == platform,
-                    Post.external_post_id == external_post_id,
-                )
-            )
-        ).first()
+        self, posts: Sequence[tuple[Any, str, str, str | None]]
+    ) -> dict[Any, list[DeliverableRef]]:
+        """Deliverables each post may be, for (key, platform, external post id, normalised
+        URL) tuples: same platform and external post id, or a stored post URL containing the
+        URL's path (the caller compares the normalised URLs exactly). One query."""
+        if not posts:
+            return {}
+        fragments = []
+        for _, _, _, url_key in posts:
+            fragment = None
+            if url_key:
+                _host, slash, rest = url_key.partition("/")
+                if slash and rest:
+                    fragment = "/" + rest.split("?", 1)[0]
+            fragments.append(fragment)
+        rows = await self.session.execute(
+            _DELIVERABLE_CANDIDATES,
+            {
+                "brand": self.brand_id,
+                "platforms": [p[1] for p in posts],
+                "ids": [p[2] for p in posts],
+                "fragments": fragments,
+            },
+        )
+        out: dict[Any, list[DeliverableRef]] = {}
+        for r in rows:
+            out.setdefault(posts[r.n - 1][0], []).append(DeliverableRef(*r[1:]))
+        return out
 
     async def deliverable(self, deliverable_id: uuid.UUID) -> DeliverableRef:
         row = (
@@ -359,26 +444,20 @@ class PostRepository(BrandScopedRepository[Post]):
         return (await self.session.execute(stmt)).first() is not None
 
     # -- followers ----------------------------------------------------------------------------
-    async def record_followers(
-        self, account_id: uuid.UUID, followers: int, captured_at: datetime
-    ) -> None:
-        """A follower reading at `captured_at`: a history row when the count differs from the
-        reading just before it. Insert-only (the account row itself is brought up to date by
-        the signals recompute, see shared/engagement/signals.py `apply_latest_followers`)."""
+    async def record_followers(self, readings: Sequence[tuple[uuid.UUID, datetime, int]]) -> None:
+        """Follower readings (account, captured_at, followers): a history row when the count
+        differs from the reading just before it. Insert-only (the account row itself is
+        brought up to date by the signals recompute, see shared/engagement/signals.py
+        `apply_latest_followers`). One statement per reading, sent together (executemany),
+        so each reading sees the ones before it."""
+        if not readings:
+            return
         await self.session.execute(
-            text(
-                "INSERT INTO follower_snapshots (brand_id, account_id, followers, captured_at) "
-                "SELECT :brand, :account, :followers, :at WHERE (SELECT followers FROM "
-                "follower_snapshots WHERE account_id = :account AND captured_at <= :at "
-                "ORDER BY captured_at DESC LIMIT 1) IS DISTINCT FROM :followers "
-                "ON CONFLICT ON CONSTRAINT uq_follower_snapshots_account_time DO NOTHING"
-            ),
-            {
-                "brand": self.brand_id,
-                "account": account_id,
-                "followers": followers,
-                "at": captured_at,
-            },
+            _RECORD_FOLLOWERS,
+            [
+                {"brand": self.brand_id, "account": a, "followers": f, "at": at}
+                for a, at, f in readings
+            ],
         )
 
     # -- signals bookkeeping ------------------------------------------------------------------

@@ -1,5 +1,9 @@
-"""Engagement rules: ingest a delivery (posts, snapshots, comments, follower readings), match
+"""Engagement rules: ingest deliveries (posts, snapshots, comments, follower readings), match
 posts to the roster, deliverables and campaigns, flag missing ad disclosures, link by hand.
+
+Ingestion takes a whole claimed inbox batch at once (`ingest`): its deliveries are merged
+per brand and post and written with a fixed number of set-based statements, so a batch of
+100 deliveries costs about as many round trips as one.
 
 Every write here runs in the caller's unit of work (the inbox processor's SAVEPOINT, or the
 API request) and is idempotent: posts upsert by (brand, platform, external id), snapshots
@@ -14,7 +18,7 @@ account instead (one job at a time per account, under its signals row lock).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -26,7 +30,7 @@ from shared.campaigns.service import find_campaign_by_hashtags
 from shared.db.base import uuid7
 from shared.engagement import sentiment
 from shared.engagement.matching import hashtags, is_disclosed, normalise_post_url
-from shared.engagement.payloads import EngagementBatch, PostIn
+from shared.engagement.payloads import CommentIn, EngagementBatch, Metrics, PostIn
 from shared.engagement.repository import (
     AccountRef,
     CampaignRefNotFound,
@@ -58,6 +62,11 @@ class IngestResult:
 RECOMPUTE_DELAY = timedelta(seconds=2)
 
 
+def signals_job_id(account_id: uuid.UUID) -> str:
+    """The arq job id of an account's recompute: one queued or running job per account."""
+    return f"signals:{account_id}"
+
+
 def defer_signals(session: AsyncSession, account_ids: Iterable[uuid.UUID]) -> None:
     """One recompute job per account, enqueued after commit. The job id is the account's:
     while one is queued, more deliveries add marks, not jobs (services/worker/jobs/
@@ -69,7 +78,7 @@ def defer_signals(session: AsyncSession, account_ids: Iterable[uuid.UUID]) -> No
             session,
             JobName.RECOMPUTE_ACCOUNT_SIGNALS,
             str(account_id),
-            job_id=f"signals:{account_id}",
+            job_id=signals_job_id(account_id),
             _defer_by=RECOMPUTE_DELAY,
         )
 
@@ -99,47 +108,242 @@ _MERGED = (
 )
 
 
-async def ingest(
-    session: AsyncSession,
-    brand_id: uuid.UUID,
-    integration_id: uuid.UUID | None,
-    batch: EngagementBatch,
-) -> IngestResult:
-    repo = PostRepository(session, brand_id)
+@dataclass(slots=True)
+class Delivery:
+    """One parsed delivery (an inbox event) of a brand."""
+
+    brand_id: uuid.UUID
+    integration_id: uuid.UUID | None
+    batch: EngagementBatch
+
+
+@dataclass(slots=True)
+class _PostWork:
+    """One post of a unit of work: the fields its deliveries said, merged in delivery order
+    (a later non-null value wins, as if they had been applied one after the other), and every
+    metrics reading and comment they carried."""
+
+    platform: str
+    external_post_id: str
+    integration_id: uuid.UUID | None
+    incoming: dict[str, Any]
+    ref: AccountRef | None
+    metrics: list[Metrics] = field(default_factory=list)
+    comments: list[tuple[CommentIn, str | None]] = field(default_factory=list)
+    row: Any = None  # the stored post (its _POST_VIEW columns)
+    account_id: uuid.UUID | None = None
+    changed: bool = False  # anything the signals read
+
+
+def _incoming(post: PostIn) -> dict[str, Any]:
+    return {
+        "handle": post.handle,
+        "account_external_id": post.account_external_id,
+        "post_url": post.post_url,
+        "post_url_key": normalise_post_url(post.post_url),
+        "posted_at": post.posted_at,
+        "content_type": post.content_type,
+        "caption": post.caption,
+        "language": post.language,
+        "paid_partnership": post.paid_partnership,
+    }
+
+
+async def ingest(session: AsyncSession, deliveries: Sequence[Delivery]) -> IngestResult:
+    """Ingest a unit of work's deliveries (one inbox event, or a claimed batch of them) with
+    a fixed number of statements per brand, whatever the number of deliveries.
+
+    Lock order. Concurrent inbox batches may carry the same posts and accounts, so every
+    kind of row is written in one global order: follower readings by (account, time), new
+    posts by (platform, external id), metrics snapshots and comments by post, then the few
+    existing posts a delivery changes (or folds) locked by id, then deliverables. Two
+    batches therefore never wait on each other in a cycle."""
     result = IngestResult()
-    keys = {(p.platform, p.handle) for p in batch.posts if p.handle}
-    keys |= {(a.platform, a.handle) for a in batch.accounts}
+    by_brand: dict[uuid.UUID, list[Delivery]] = {}
+    for delivery in deliveries:
+        by_brand.setdefault(delivery.brand_id, []).append(delivery)
+    for brand_id in sorted(by_brand):
+        await _ingest_brand(session, brand_id, by_brand[brand_id], result)
+    return result
+
+
+async def _ingest_brand(
+    session: AsyncSession, brand_id: uuid.UUID, deliveries: list[Delivery], result: IngestResult
+) -> None:
+    repo = PostRepository(session, brand_id)
+    keys = {(p.platform, p.handle) for d in deliveries for p in d.batch.posts if p.handle}
+    keys |= {(a.platform, a.handle) for d in deliveries for a in d.batch.accounts}
     accounts = await _accounts(session, repo, brand_id, keys)
     marks: set[tuple[uuid.UUID, uuid.UUID | None]] = set()
 
+    # 1. Follower readings. A reading from the future (a skewed clock) would outrank every
+    # later one: clamp.
     now = datetime.now(UTC)
-    for reading in batch.accounts:
-        ref = accounts.get((reading.platform, reading.handle))
-        if ref is None:
-            continue  # not on the roster: nothing to attach the count to
-        # A reading from the future (a skewed clock) would outrank every later one: clamp.
-        await repo.record_followers(ref.id, reading.followers, min(reading.captured_at, now))
-        marks.add((ref.id, None))
+    readings: set[tuple[uuid.UUID, datetime, int]] = set()
+    for delivery in deliveries:
+        for reading in delivery.batch.accounts:
+            ref = accounts.get((reading.platform, reading.handle))
+            if ref is None:
+                continue  # not on the roster: nothing to attach the count to
+            readings.add((ref.id, min(reading.captured_at, now), reading.followers))
+            marks.add((ref.id, None))
+    await repo.record_followers(sorted(readings))
 
-    unmatched: list[uuid.UUID] = []
-    for post in batch.posts:
-        ref = accounts.get((post.platform, post.handle)) if post.handle else None
-        post_id, account_id, changed = await _ingest_post(
-            session, repo, brand_id, integration_id, post, ref, result
+    # 2. Posts, merged per (platform, external id).
+    work: dict[tuple[str, str], _PostWork] = {}
+    for delivery in deliveries:
+        for post in delivery.batch.posts:
+            key = (post.platform, post.external_post_id)
+            ref = accounts.get((post.platform, post.handle)) if post.handle else None
+            incoming = _incoming(post)
+            item = work.get(key)
+            if item is None:
+                item = work[key] = _PostWork(
+                    post.platform, post.external_post_id, delivery.integration_id, incoming, ref
+                )
+            else:
+                item.incoming.update({k: v for k, v in incoming.items() if v is not None})
+                item.ref = ref or item.ref
+            if post.metrics is not None and post.metrics.values:
+                item.metrics.append(post.metrics)
+            item.comments.extend((c, post.language) for c in post.comments)
+    if not work:
+        await mark_stale(session, brand_id, marks)
+        result.accounts |= {a for a, _ in marks}
+        return
+    ordered = sorted(work)
+    stored = await repo.find_posts(ordered)
+    candidates = await repo.deliverable_candidates(
+        [
+            (key, key[0], key[1], work[key].incoming["post_url_key"])
+            for key in ordered
+            if key not in stored or stored[key].deliverable_id is None
+        ]
+    )
+
+    # 3. New posts: one INSERT in key order; a post a concurrent batch created meanwhile is
+    # read back and treated as existing.
+    new_rows: list[dict[str, Any]] = []
+    new_links: dict[tuple[str, str], dict[str, Any]] = {}
+    for key in ordered:
+        if key in stored:
+            continue
+        item = work[key]
+        links = await _links(
+            session,
+            repo,
+            brand_id,
+            platform=item.platform,
+            external_post_id=item.external_post_id,
+            url_key=item.incoming["post_url_key"],
+            caption=item.incoming["caption"],
+            paid_partnership=bool(item.incoming["paid_partnership"]),
+            account_id=item.ref.id if item.ref else None,
+            candidates=candidates.get(key, []),
         )
-        if account_id is None:
+        new_links[key] = links
+        new_rows.append(
+            {
+                "id": uuid7(),
+                "brand_id": brand_id,
+                "integration_id": item.integration_id,
+                "platform": item.platform,
+                "external_post_id": item.external_post_id,
+                **{k: v for k, v in item.incoming.items() if v is not None},
+                **links,
+            }
+        )
+    inserted = await repo.insert_posts(new_rows)
+    for key, row in inserted.items():
+        item = work[key]
+        item.row, item.account_id, item.changed = row, row.account_id, True
+        result.new_posts += 1
+        await _flag_disclosure(session, repo, brand_id, row.id, new_links[key], None)
+    raced = [key for key in new_links if key not in inserted]
+    if raced:
+        stored.update(await repo.find_posts(raced))
+    for key, row in stored.items():
+        work[key].row = row
+
+    # 4. Metrics readings and comments of every post, one INSERT each (known ones skipped).
+    snapshots = sorted(
+        {
+            (item.row.id, m.captured_at): m.values for item in work.values() for m in item.metrics
+        }.items(),
+        key=lambda kv: kv[0],
+    )
+    snapped = await repo.add_snapshots(
+        [(post_id, at, values) for (post_id, at), values in snapshots]
+    )
+    result.snapshots += len(snapped)
+    comment_rows = []
+    for item in work.values():
+        for comment, language in item.comments:
+            scored = sentiment.score(comment.text, comment.language or language)
+            comment_rows.append(
+                {
+                    "post_id": item.row.id,
+                    "external_id": comment.external_id,
+                    "text": comment.text,
+                    "posted_at": comment.posted_at,
+                    "sentiment": scored.label,
+                    "sentiment_score": scored.score,
+                }
+            )
+    commented = await repo.add_comments(comment_rows)
+    result.comments += len(commented)
+    touched = set(snapped) | set(commented)
+
+    # 5. Existing posts this unit of work changes (a caption edit, a first match): locked by
+    # id and compared again under the lock. Steady-state deliveries of known posts change
+    # none, so they lock no shared row.
+    pending: dict[uuid.UUID, tuple[_PostWork, dict[str, Any]]] = {}
+    for key, row in stored.items():
+        item = work[key]
+        account_id = row.account_id or (item.ref.id if item.ref else None)
+        item.account_id = account_id
+        changes, _links_now, _old = await _changes(
+            session, repo, brand_id, item, row, candidates.get(key, [])
+        )
+        if changes or (account_id is None and row.id in touched):
+            pending[row.id] = (item, changes)
+    if pending:
+        locked = await repo.lock_posts(sorted(pending))
+        for post_id in sorted(pending):
+            item, _ = pending[post_id]
+            row = locked.get(post_id)
+            if row is None:
+                continue  # deleted meanwhile
+            changes, links, old = await _changes(
+                session,
+                repo,
+                brand_id,
+                item,
+                row,
+                candidates.get((row.platform, row.external_post_id), []),
+            )
+            item.account_id = links["account_id"]
+            if changes:
+                await repo.update_post(post_id, changes)
+                await _flag_disclosure(session, repo, brand_id, post_id, links, old)
+                item.changed = True
+
+    # 6. Marks for the recomputes; posts of no roster account have no recompute to fold
+    # them, so they are folded now.
+    unmatched: list[uuid.UUID] = []
+    for item in work.values():
+        changed = item.changed or item.row.id in touched
+        if item.account_id is None:
             result.unmatched_posts += 1
             if changed:
-                unmatched.append(post_id)
+                unmatched.append(item.row.id)
         elif changed:
-            marks.add((account_id, post_id))
-    # Posts of no roster account have no recompute to fold them: fold them now (no roster
-    # account's deliveries share them, so this rarely waits on anyone).
+            marks.add((item.account_id, item.row.id))
+    result.posts += len(work)
     await repo.fold_posts(unmatched)
     with_posts = {a for a, p in marks if p is not None}
     await mark_stale(session, brand_id, {(a, p) for a, p in marks if p or a not in with_posts})
-    result.accounts = {a for a, _ in marks}
-    return result
+    result.accounts |= {a for a, _ in marks}
 
 
 async def _accounts(
@@ -148,8 +352,7 @@ async def _accounts(
     brand_id: uuid.UUID,
     keys: set[tuple[str, str]],
 ) -> dict[tuple[str, str], AccountRef]:
-    """Roster accounts by (platform, handle), memoised per unit of work: an inbox batch
-    carries the same accounts' deliveries again and again."""
+    """Roster accounts by (platform, handle), memoised per unit of work."""
     cache: dict[tuple[uuid.UUID, str, str], AccountRef | None] = session.info.setdefault(
         _ACCOUNT_CACHE_KEY, {}
     )
@@ -161,130 +364,47 @@ async def _accounts(
     return {k: ref for k in keys if (ref := cache[(brand_id, *k)]) is not None}
 
 
-async def _ingest_post(
+async def _changes(
     session: AsyncSession,
     repo: PostRepository,
     brand_id: uuid.UUID,
-    integration_id: uuid.UUID | None,
-    post: PostIn,
-    ref: AccountRef | None,
-    result: IngestResult,
-) -> tuple[uuid.UUID, uuid.UUID | None, bool]:
-    """Store one post of a delivery. Returns (post id, account id, whether anything the
-    signals read changed). An existing post is only read, and written only when this
-    delivery changes it (a caption edit, a first match): steady-state deliveries of known
-    posts insert snapshots and comments and touch no shared row."""
-    incoming: dict[str, Any] = {
-        "handle": post.handle,
-        "account_external_id": post.account_external_id,
-        "post_url": post.post_url,
-        "post_url_key": normalise_post_url(post.post_url),
-        "posted_at": post.posted_at,
-        "content_type": post.content_type,
-        "caption": post.caption,
-        "language": post.language,
-        "paid_partnership": post.paid_partnership,
-    }
-    row = await repo.find_post(post.platform, post.external_post_id)
-    inserted = False
-    if row is None:
-        known = {k: v for k, v in incoming.items() if v is not None}
-        links = await _links(
-            session,
-            repo,
-            brand_id,
-            platform=post.platform,
-            external_post_id=post.external_post_id,
-            url_key=incoming["post_url_key"],
-            caption=post.caption,
-            paid_partnership=bool(post.paid_partnership),
-            account_id=ref.id if ref else None,
-        )
-        row = await repo.insert_post(
-            {
-                "id": uuid7(),
-                "brand_id": brand_id,
-                "integration_id": integration_id,
-                "platform": post.platform,
-                "external_post_id": post.external_post_id,
-                **known,
-                **links,
-            }
-        )
-        if row is not None:
-            inserted = True
-            await _flag_disclosure(session, repo, brand_id, row.id, links, None)
-        else:  # created by a concurrent delivery meanwhile
-            row = await repo.find_post(post.platform, post.external_post_id)
-            assert row is not None
-    changed = inserted
-    account_id: uuid.UUID | None = row.account_id
-    if not inserted:
-        state = {k: getattr(row, k) for k in _MERGED}
-        changes = {k: v for k, v in incoming.items() if v is not None and v != state[k]}
-        state.update(changes)
-        if account_id is None and ref is not None:
-            account_id = ref.id
-        links = await _links(
-            session,
-            repo,
-            brand_id,
-            platform=row.platform,
-            external_post_id=row.external_post_id,
-            url_key=state["post_url_key"],
-            caption=state["caption"],
-            paid_partnership=bool(state["paid_partnership"]),
-            account_id=account_id,
-            current=row,
-        )
-        old = {k: getattr(row, k) for k in links}
-        if links != old:
-            changes.update(links)
-        if changes:
-            await repo.update_post(row.id, changes)
-            await _flag_disclosure(session, repo, brand_id, row.id, links, old)
-            changed = True
-        account_id = links["account_id"]
-    else:
-        account_id = row.account_id
-
-    if (
-        post.metrics is not None
-        and post.metrics.values
-        and await repo.add_snapshot(row.id, post.metrics.captured_at, post.metrics.values)
-    ):
-        result.snapshots += 1
-        changed = True
-    if post.comments:
-        rows = []
-        for c in post.comments:
-            scored = sentiment.score(c.text, c.language or post.language)
-            rows.append(
-                {
-                    "external_id": c.external_id,
-                    "text": c.text,
-                    "posted_at": c.posted_at,
-                    "sentiment": scored.label,
-                    "sentiment_score": scored.score,
-                }
-            )
-        new_comments = await repo.add_comments(row.id, rows)
-        result.comments += new_comments
-        changed = changed or new_comments > 0
-    result.posts += 1
-    result.new_posts += int(inserted)
-    return row.id, account_id, changed
+    item: _PostWork,
+    row: Any,
+    candidates: list[DeliverableRef],
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """What this unit of work changes on a stored post: (column changes, the post's links
+    after them, its links before)."""
+    state = {k: getattr(row, k) for k in _MERGED}
+    changes = {k: v for k, v in item.incoming.items() if v is not None and v != state[k]}
+    state.update(changes)
+    account_id = row.account_id
+    if account_id is None and item.ref is not None:
+        account_id = item.ref.id
+    links = await _links(
+        session,
+        repo,
+        brand_id,
+        platform=row.platform,
+        external_post_id=row.external_post_id,
+        url_key=state["post_url_key"],
+        caption=state["caption"],
+        paid_partnership=bool(state["paid_partnership"]),
+        account_id=account_id,
+        candidates=candidates,
+        current=row,
+    )
+    old = {k: getattr(row, k) for k in links}
+    if links != old:
+        changes.update(links)
+    return changes, links, old
 
 
-async def _find_deliverable(
-    repo: PostRepository, platform: str, external_post_id: str, url_key: str | None
+def _find_deliverable(
+    candidates: Sequence[DeliverableRef], external_post_id: str, url_key: str | None
 ) -> tuple[DeliverableRef, str] | None:
-    fragment = None
-    if url_key:
-        _host, slash, rest = url_key.partition("/")
-        if slash and rest:
-            fragment = "/" + rest.split("?", 1)[0]
-    candidates = await repo.deliverable_candidates(platform, external_post_id, fragment)
+    """The deliverable a post is, among the candidates fetched for it (same platform and
+    external post id, or a stored URL containing the post's path): by external id first,
+    then by the normalised URL."""
     for candidate in candidates:
         if candidate.external_post_id == external_post_id:
             return candidate, "external_post_id"
@@ -323,18 +443,19 @@ async def _links(
     caption: str | None,
     paid_partnership: bool,
     account_id: uuid.UUID | None,
+    candidates: Sequence[DeliverableRef],
     current: Any = None,
 ) -> dict[str, Any]:
     """A post's links and flags: the ones it has (`current`), plus what matching finds for
-    the missing ones (deliverable by external post id or URL, which also brings the campaign
-    and, when unambiguous, the account; campaign by tracking hashtag)."""
+    the missing ones (deliverable by external post id or URL among `candidates`, which also
+    brings the campaign and, when unambiguous, the account; campaign by tracking hashtag)."""
     deliverable_id: uuid.UUID | None = current.deliverable_id if current is not None else None
     campaign_id: uuid.UUID | None = current.campaign_id if current is not None else None
     matched_by: dict[str, str] = dict(current.matched_by or {}) if current is not None else {}
     if account_id is not None:
         matched_by.setdefault("account", "handle")
     if deliverable_id is None:
-        found = await _find_deliverable(repo, platform, external_post_id, url_key)
+        found = _find_deliverable(candidates, external_post_id, url_key)
         if found is not None:
             deliverable, how = found
             deliverable_id = deliverable.id

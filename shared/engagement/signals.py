@@ -29,13 +29,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select, text, update
+import orjson
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.engagement.repository import PostRepository
+from shared.engagement.repository import fold_posts
 from shared.influencers.repository import InfluencerRepository
-from shared.models import AccountSignalMark, AccountSignals, EngagementBenchmark, SocialAccount
+from shared.models import AccountSignalMark, EngagementBenchmark, SocialAccount
 from shared.models.enums import Platform, Tier, tier_for
 
 SAMPLE_POSTS = 12
@@ -420,11 +421,13 @@ def derive(inputs: SignalInputs) -> Signals:
 
 
 # -- loading and storing ------------------------------------------------------------------------
+# Each account's newest posts with metrics (stories excluded), up to MAX_POSTS per account,
+# with the follower count at the time of each post.
 _POSTS = text(
     """
-SELECT p.id, p.posted_at, p.content_type, p.likes, p.comments, p.shares, p.saves, p.views,
-       p.sponsored, p.comments_positive, p.comments_neutral, p.comments_negative,
-       p.comments_unscored,
+SELECT p.account_id, p.id, p.posted_at, p.content_type, p.likes, p.comments, p.shares,
+       p.saves, p.views, p.sponsored, p.comments_positive, p.comments_neutral,
+       p.comments_negative, p.comments_unscored,
        coalesce(
          (SELECT f.followers FROM follower_snapshots f
            WHERE f.account_id = p.account_id AND f.captured_at <= p.posted_at
@@ -432,113 +435,273 @@ SELECT p.id, p.posted_at, p.content_type, p.likes, p.comments, p.shares, p.saves
          (SELECT f.followers FROM follower_snapshots f
            WHERE f.account_id = p.account_id AND f.captured_at > p.posted_at
            ORDER BY f.captured_at ASC LIMIT 1)) AS followers_at_time
-FROM posts p
-WHERE p.account_id = :account AND p.posted_at IS NOT NULL AND p.content_type <> 'story'
-  AND p.metrics_captured_at IS NOT NULL
-ORDER BY p.posted_at DESC, p.id DESC
-LIMIT 500
+FROM (
+  SELECT p.*, row_number() OVER (PARTITION BY p.account_id
+                                 ORDER BY p.posted_at DESC, p.id DESC) AS n
+  FROM posts p
+  WHERE p.account_id = ANY(:accounts) AND p.posted_at IS NOT NULL
+    AND p.content_type <> 'story' AND p.metrics_captured_at IS NOT NULL
+) p
+WHERE p.n <= :max_posts
+ORDER BY p.account_id, p.posted_at DESC, p.id DESC
 """
 )
+_HISTORY = text(
+    "SELECT account_id, captured_at, followers FROM follower_snapshots "
+    "WHERE account_id = ANY(:accounts) AND captured_at >= :since "
+    "ORDER BY account_id, captured_at"
+)
+_POST_TIMES = text(
+    "SELECT account_id, posted_at FROM posts WHERE account_id = ANY(:accounts) "
+    "AND posted_at >= :since"
+)
+# The newest MAX_COMMENTS comments of each account's sample posts.
+_COMMENTS = text(
+    """
+SELECT account_id, text FROM (
+  SELECT k.account_id, c.text,
+         row_number() OVER (PARTITION BY k.account_id ORDER BY c.id DESC) AS n
+  FROM unnest(CAST(:posts AS uuid[]), CAST(:owners AS uuid[])) AS k(post_id, account_id)
+  JOIN post_comments c ON c.post_id = k.post_id
+) c WHERE c.n <= :max_comments
+"""
+)
+_LATEST_FOLLOWERS = text(
+    "SELECT DISTINCT ON (account_id) account_id, followers FROM follower_snapshots "
+    "WHERE account_id = ANY(:accounts) ORDER BY account_id, captured_at DESC"
+)
+_SET_FOLLOWERS = text(
+    "UPDATE social_accounts a SET followers = v.followers, updated_at = now() "
+    "FROM unnest(CAST(:ids AS uuid[]), CAST(:followers AS bigint[])) AS v(id, followers) "
+    "WHERE a.id = v.id"
+)
+_ENSURE_SIGNALS = text(
+    "INSERT INTO account_signals (account_id, brand_id) "
+    "SELECT a.id, a.brand_id FROM social_accounts a WHERE a.id = ANY(:accounts) "
+    "ORDER BY a.id ON CONFLICT (account_id) DO NOTHING"
+)
+# Claim: lock the accounts' signals rows in id order; with SKIP LOCKED, accounts another
+# recompute holds are left to it.
+_CLAIM = (
+    "SELECT s.account_id, s.computed_at FROM account_signals s "
+    "WHERE s.account_id = ANY(:accounts) ORDER BY s.account_id FOR UPDATE"
+)
+# Every recomputed account's signals in one statement (rows as one JSON array).
+_STORE = text(
+    """
+UPDATE account_signals s SET
+  computed_at = now(), engagement_rate = v.engagement_rate,
+  engagement_rate_views = v.engagement_rate_views, sample_size = v.sample_size,
+  views_sample_size = v.views_sample_size, benchmark_rate = v.benchmark_rate,
+  benchmark_source = v.benchmark_source, authenticity_score = v.authenticity_score,
+  authenticity_reasons = v.authenticity_reasons, sponsored_share = v.sponsored_share,
+  comments_positive = v.comments_positive, comments_neutral = v.comments_neutral,
+  comments_negative = v.comments_negative, comments_unscored = v.comments_unscored,
+  details = v.details
+FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS v(
+  account_id uuid, engagement_rate float8, engagement_rate_views float8, sample_size int,
+  views_sample_size int, benchmark_rate float8, benchmark_source text,
+  authenticity_score smallint, authenticity_reasons jsonb, sponsored_share float8,
+  comments_positive int, comments_neutral int, comments_negative int, comments_unscored int,
+  details jsonb)
+WHERE s.account_id = v.account_id
+"""
+)
+MAX_POSTS = 500
 HISTORY_DAYS = 365
 MAX_COMMENTS = 2_000
 
 
+@dataclass(frozen=True, slots=True)
+class _Account:
+    id: uuid.UUID
+    brand_id: uuid.UUID
+    influencer_id: uuid.UUID
+    platform: str
+    followers: int
+
+
 async def load_inputs(
-    session: AsyncSession, account: SocialAccount, now: datetime
-) -> tuple[SignalInputs, list[uuid.UUID]]:
-    rows = (await session.execute(_POSTS, {"account": account.id})).all()
-    posts = [
-        PostSample(
-            posted_at=r.posted_at,
-            content_type=r.content_type,
-            likes=r.likes,
-            comments=r.comments,
-            shares=r.shares,
-            saves=r.saves,
-            views=r.views,
-            followers_at_time=r.followers_at_time,
-            sponsored=r.sponsored,
-            comments_positive=r.comments_positive,
-            comments_neutral=r.comments_neutral,
-            comments_negative=r.comments_negative,
-            comments_unscored=r.comments_unscored,
-        )
-        for r in rows
-    ]
-    sample_ids = [r.id for r in rows[: len(select_sample(posts, now))]]
+    session: AsyncSession, accounts: Sequence[_Account], now: datetime
+) -> dict[uuid.UUID, SignalInputs]:
+    """Every input of the accounts' signals, in five queries whatever their number."""
+    ids = [a.id for a in accounts]
     since = now - timedelta(days=HISTORY_DAYS)
-    history = [
-        (r.captured_at, int(r.followers))
+    posts: dict[uuid.UUID, list[PostSample]] = {i: [] for i in ids}
+    post_ids: dict[uuid.UUID, list[uuid.UUID]] = {i: [] for i in ids}
+    for r in await session.execute(_POSTS, {"accounts": ids, "max_posts": MAX_POSTS}):
+        posts[r.account_id].append(
+            PostSample(
+                posted_at=r.posted_at,
+                content_type=r.content_type,
+                likes=r.likes,
+                comments=r.comments,
+                shares=r.shares,
+                saves=r.saves,
+                views=r.views,
+                followers_at_time=r.followers_at_time,
+                sponsored=r.sponsored,
+                comments_positive=r.comments_positive,
+                comments_neutral=r.comments_neutral,
+                comments_negative=r.comments_negative,
+                comments_unscored=r.comments_unscored,
+            )
+        )
+        post_ids[r.account_id].append(r.id)
+    history: dict[uuid.UUID, list[tuple[datetime, int]]] = {i: [] for i in ids}
+    for r in await session.execute(_HISTORY, {"accounts": ids, "since": since}):
+        history[r.account_id].append((r.captured_at, int(r.followers)))
+    post_times: dict[uuid.UUID, list[datetime]] = {i: [] for i in ids}
+    for r in await session.execute(
+        _POST_TIMES, {"accounts": ids, "since": since - JUMP_QUIET_BEFORE}
+    ):
+        post_times[r.account_id].append(r.posted_at)
+    sample_posts: list[uuid.UUID] = []
+    owners: list[uuid.UUID] = []
+    for account_id in ids:
+        n = len(select_sample(posts[account_id], now))
+        sample_posts += post_ids[account_id][:n]
+        owners += [account_id] * n
+    comments: dict[uuid.UUID, list[str]] = {i: [] for i in ids}
+    if sample_posts:
         for r in await session.execute(
-            text(
-                "SELECT captured_at, followers FROM follower_snapshots WHERE account_id = :a "
-                "AND captured_at >= :since ORDER BY captured_at"
-            ),
-            {"a": account.id, "since": since},
+            _COMMENTS, {"posts": sample_posts, "owners": owners, "max_comments": MAX_COMMENTS}
+        ):
+            comments[r.account_id].append(r.text)
+    benches: dict[uuid.UUID, dict[tuple[str, str], Benchmark]] = {}
+    for brand_id in sorted({a.brand_id for a in accounts}):
+        benches[brand_id] = await benchmarks_of(session, brand_id)
+    return {
+        a.id: SignalInputs(
+            platform=a.platform,
+            followers=a.followers,
+            posts=posts[a.id],
+            follower_history=history[a.id],
+            post_times=post_times[a.id],
+            comment_texts=comments[a.id],
+            benchmark=benches[a.brand_id].get((a.platform, tier_for(a.followers).value))
+            or default_benchmark(a.platform, tier_for(a.followers).value),
+            now=now,
+        )
+        for a in accounts
+    }
+
+
+async def apply_latest_followers(
+    session: AsyncSession, accounts: Sequence[_Account]
+) -> list[_Account]:
+    """Bring social_accounts.followers (and the influencers' max_followers) to each account's
+    newest follower reading. Engagement readings only append history; this applies them, in
+    the roster's lock order (influencers first, by id). Returns the accounts as they are now."""
+    ids = [a.id for a in accounts]
+    latest = {
+        r.account_id: int(r.followers)
+        for r in await session.execute(_LATEST_FOLLOWERS, {"accounts": ids})
+    }
+    changed = [a for a in accounts if a.id in latest and latest[a.id] != a.followers]
+    if not changed:
+        return list(accounts)
+    by_brand: dict[uuid.UUID, list[_Account]] = {}
+    for a in changed:
+        by_brand.setdefault(a.brand_id, []).append(a)
+    for brand_id in sorted(by_brand):
+        group = by_brand[brand_id]
+        roster = InfluencerRepository(session, brand_id)
+        await roster.lock(a.influencer_id for a in group)
+        group.sort(key=lambda a: a.id)
+        await session.execute(
+            _SET_FOLLOWERS,
+            {"ids": [a.id for a in group], "followers": [latest[a.id] for a in group]},
+        )
+        await roster.refresh_max_followers(a.influencer_id for a in group)
+    return [
+        _Account(a.id, a.brand_id, a.influencer_id, a.platform, latest.get(a.id, a.followers))
+        for a in accounts
+    ]
+
+
+async def recompute_many(
+    session: AsyncSession,
+    account_ids: Sequence[uuid.UUID],
+    *,
+    force: bool = False,
+    skip_locked: bool = False,
+    now: datetime | None = None,
+) -> dict[uuid.UUID, Signals]:
+    """Recompute the signals of those of `account_ids` that have staleness marks (or were
+    never computed, or all with `force`), with a fixed number of statements for the whole
+    set. Returns the signals written, by account.
+
+    Concurrent recomputes of one account serialise on its signals row (locked in id order);
+    with `skip_locked`, an account another recompute holds is left to it. The marks read here
+    are deleted by id once the result is written: a mark committed meanwhile (new data this
+    run may not have seen) survives and triggers the next run."""
+    now = now or datetime.now(UTC)
+    wanted = sorted(set(account_ids))
+    if not wanted:
+        return {}
+    await session.execute(_ENSURE_SIGNALS, {"accounts": wanted})
+    claim = _CLAIM + (" SKIP LOCKED" if skip_locked else "")
+    computed = {
+        r.account_id: r.computed_at
+        for r in await session.execute(text(claim), {"accounts": wanted})
+    }
+    found = (
+        await session.execute(
+            select(
+                AccountSignalMark.id, AccountSignalMark.account_id, AccountSignalMark.post_id
+            ).where(AccountSignalMark.account_id.in_(list(computed)))
+        )
+    ).all()
+    marked = {m.account_id for m in found}
+    todo = [a for a in computed if force or computed[a] is None or a in marked]
+    if not todo:
+        return {}
+    accounts = [
+        _Account(r.id, r.brand_id, r.influencer_id, r.platform, int(r.followers))
+        for r in await session.execute(
+            select(
+                SocialAccount.id,
+                SocialAccount.brand_id,
+                SocialAccount.influencer_id,
+                SocialAccount.platform,
+                SocialAccount.followers,
+            )
+            .where(SocialAccount.id.in_(todo))
+            .order_by(SocialAccount.id)
         )
     ]
-    post_times = list(
-        (
-            await session.execute(
-                text("SELECT posted_at FROM posts WHERE account_id = :a AND posted_at >= :since"),
-                {"a": account.id, "since": since - JUMP_QUIET_BEFORE},
-            )
-        ).scalars()
-    )
-    comment_texts: list[str] = []
-    if sample_ids:
-        comment_texts = list(
-            (
-                await session.execute(
-                    text(
-                        "SELECT text FROM post_comments WHERE post_id = ANY(:ids) "
-                        "ORDER BY id DESC LIMIT :n"
-                    ),
-                    {"ids": sample_ids, "n": MAX_COMMENTS},
-                )
-            ).scalars()
-        )
-    tier = tier_for(account.followers).value
-    bench = await benchmark_for(session, account.brand_id, account.platform, tier)
-    inputs = SignalInputs(
-        platform=account.platform,
-        followers=account.followers,
-        posts=posts,
-        follower_history=history,
-        post_times=post_times,
-        comment_texts=comment_texts,
-        benchmark=bench,
-        now=now,
-    )
-    return inputs, sample_ids
-
-
-async def apply_latest_followers(session: AsyncSession, account: SocialAccount) -> bool:
-    """Bring social_accounts.followers (and the influencer's max_followers) to the newest
-    follower reading. Engagement readings only append history; this applies them, in the
-    roster's lock order (influencer first). True if the count changed."""
-    latest = (
-        await session.execute(
-            text(
-                "SELECT followers FROM follower_snapshots WHERE account_id = :a "
-                "ORDER BY captured_at DESC LIMIT 1"
-            ),
-            {"a": account.id},
-        )
-    ).scalar_one_or_none()
-    if latest is None or int(latest) == account.followers:
-        return False
-    roster = InfluencerRepository(session, account.brand_id)
-    await roster.lock([account.influencer_id])
-    await session.execute(
-        update(SocialAccount)
-        .where(SocialAccount.id == account.id)
-        .values(followers=int(latest), updated_at=func.now())
-        .execution_options(synchronize_session=False)
-    )
-    await roster.refresh_max_followers([account.influencer_id])
-    await session.refresh(account)
-    return True
+    # Fold the deliveries since the last run into the rows they change: the marked posts'
+    # latest metrics and sentiment counts, and the accounts' follower counts.
+    await fold_posts(session, [m.post_id for m in found if m.post_id is not None])
+    accounts = await apply_latest_followers(session, accounts)
+    inputs = await load_inputs(session, accounts, now)
+    out = {a.id: derive(inputs[a.id]) for a in accounts}
+    rows = [
+        {
+            "account_id": str(account_id),
+            "engagement_rate": sig.engagement_rate,
+            "engagement_rate_views": sig.engagement_rate_views,
+            "sample_size": sig.sample_size,
+            "views_sample_size": sig.views_sample_size,
+            "benchmark_rate": sig.benchmark.rate,
+            "benchmark_source": sig.benchmark.source,
+            "authenticity_score": sig.authenticity_score,
+            "authenticity_reasons": sig.authenticity_reasons,
+            "sponsored_share": sig.sponsored_share,
+            "comments_positive": sig.comments_positive,
+            "comments_neutral": sig.comments_neutral,
+            "comments_negative": sig.comments_negative,
+            "comments_unscored": sig.comments_unscored,
+            "details": sig.details,
+        }
+        for account_id, sig in sorted(out.items())
+    ]
+    await session.execute(_STORE, {"rows": orjson.dumps(rows).decode()})
+    mark_ids = [m.id for m in found if m.account_id in out]
+    if mark_ids:
+        await session.execute(delete(AccountSignalMark).where(AccountSignalMark.id.in_(mark_ids)))
+    return out
 
 
 async def recompute(
@@ -549,71 +712,10 @@ async def recompute(
     now: datetime | None = None,
 ) -> Signals | None:
     """Recompute one account's signals if it has staleness marks (or never was computed, or
-    `force`). Returns the signals written, or None when there was nothing to do (or no such
-    account).
-
-    Concurrent recomputes of one account serialise on its signals row. The marks read here
-    are deleted by id once the result is written: a mark committed meanwhile (new data this
-    run may not have seen) survives and triggers the next run."""
-    now = now or datetime.now(UTC)
-    account = await session.get(SocialAccount, account_id)
-    if account is None:
-        return None
-    await session.execute(
-        insert(AccountSignals)
-        .values(account_id=account_id, brand_id=account.brand_id)
-        .on_conflict_do_nothing(index_elements=[AccountSignals.account_id])
-    )
-    computed_at = (
-        await session.execute(
-            select(AccountSignals.computed_at)
-            .where(AccountSignals.account_id == account_id)
-            .with_for_update()
-        )
-    ).scalar_one()
-    found = (
-        await session.execute(
-            select(AccountSignalMark.id, AccountSignalMark.post_id).where(
-                AccountSignalMark.account_id == account_id
-            )
-        )
-    ).all()
-    marks = [m.id for m in found]
-    if not force and computed_at is not None and not marks:
-        return None
-    # Fold the deliveries since the last run into the rows they change: the marked posts'
-    # latest metrics and sentiment counts, and the account's follower count.
-    await PostRepository(session, account.brand_id).fold_posts(
-        [m.post_id for m in found if m.post_id is not None]
-    )
-    await apply_latest_followers(session, account)
-    inputs, _ = await load_inputs(session, account, now)
-    signals = derive(inputs)
-    await session.execute(
-        update(AccountSignals)
-        .where(AccountSignals.account_id == account_id)
-        .values(
-            computed_at=func.now(),
-            engagement_rate=signals.engagement_rate,
-            engagement_rate_views=signals.engagement_rate_views,
-            sample_size=signals.sample_size,
-            views_sample_size=signals.views_sample_size,
-            benchmark_rate=signals.benchmark.rate,
-            benchmark_source=signals.benchmark.source,
-            authenticity_score=signals.authenticity_score,
-            authenticity_reasons=signals.authenticity_reasons,
-            sponsored_share=signals.sponsored_share,
-            comments_positive=signals.comments_positive,
-            comments_neutral=signals.comments_neutral,
-            comments_negative=signals.comments_negative,
-            comments_unscored=signals.comments_unscored,
-            details=signals.details,
-        )
-        .execution_options(synchronize_session=False)
-    )
-    if marks:
-        await session.execute(delete(AccountSignalMark).where(AccountSignalMark.id.in_(marks)))
-    return signals
+    `force`), waiting for a concurrent recompute of it. Returns the signals written, or None
+    when there was nothing to do (or no such account)."""
+    done = await recompute_many(session, [account_id], force=force, now=now)
+    return done.get(account_id)
 
 
 async def stale_accounts(session: AsyncSession, limit: int) -> list[uuid.UUID]:

@@ -1,65 +1,113 @@
-"""Engagement jobs: recompute an account's quality signals when its data changed, sweep
+"""Engagement jobs: recompute accounts' quality signals when their data changed, sweep
 accounts whose recompute was never enqueued (or lost), refresh the roster benchmarks.
 
 Importing this module registers the engagement inbox handlers (shared/engagement/handlers.py).
-Every job is idempotent: a recompute is a no-op unless the account's data version moved past
-the version its signals were computed from, and its result depends only on stored data.
+Every job is idempotent: a recompute is a no-op unless the account has staleness marks (its
+data moved since its signals were computed), and its result depends only on stored data.
+
+Batching. Ingestion defers one job per touched account (`signals:<account id>`, 2 s later,
+so a burst costs one run). A job does not stop at its account: like the inbox drain, it
+recomputes its account together with up to BATCH - 1 other stale accounts (oldest marks
+first) in one transaction, a fixed number of statements for the whole batch
+(shared/engagement/signals.py `recompute_many`), removes the queued jobs of the others, and
+keeps draining full batches for up to DRAIN_BUDGET seconds. Accounts another job is
+computing are skipped (SKIP LOCKED), not waited for.
 """
 
 from __future__ import annotations
 
+import time
 import uuid
+from typing import Any
 
 import structlog
 
 import shared.engagement.handlers  # noqa: F401  (registers the inbox handlers)
 from services.worker.context import WorkerContext, session_scope
-from shared.engagement.signals import is_stale, recompute, refresh_benchmarks, stale_accounts
+from shared.engagement.service import defer_signals, signals_job_id
+from shared.engagement.signals import (
+    is_stale,
+    recompute_many,
+    refresh_benchmarks,
+    stale_accounts,
+)
+from shared.jobs import after_commit
+from shared.webhooks.queue import forget_jobs
 
 log = structlog.get_logger(__name__)
 
-SWEEP_BATCH = 200
-SWEEP_MAX_BATCHES = 50  # a run never chases a flood forever; the next run continues
+BATCH = 100  # accounts per transaction
+DRAIN_BUDGET = 20.0  # seconds one job keeps draining full batches (job_timeout is 300 s)
+RERUNS = 3  # runs for the job's own account while new marks keep arriving
+SWEEP_MAX_BATCHES = 50  # a sweep never chases a flood forever; the next run continues
 
 
-RERUNS = 3
+async def _drain(ctx: WorkerContext, first: uuid.UUID | None) -> tuple[set[uuid.UUID], int]:
+    """Recompute `first` (if stale) and other stale accounts in batches. Returns (the
+    accounts recomputed, how many of them)."""
+    deadline = time.monotonic() + DRAIN_BUDGET
+    done: set[uuid.UUID] = set()
+    for n in range(SWEEP_MAX_BATCHES):
+        async with session_scope(ctx) as session:
+            stale = await stale_accounts(session, BATCH)
+            batch = [first] if first is not None and n == 0 else []
+            batch += [a for a in stale if a not in batch][: BATCH - len(batch)]
+            computed = await recompute_many(session, batch, skip_locked=True)
+            others = [a for a in computed if a != first]
+            if others:
+
+                async def forget(queue: Any, ids: list[uuid.UUID] = others) -> None:
+                    if queue is not None:
+                        await forget_jobs(queue, [signals_job_id(a) for a in ids])
+
+                after_commit(session, forget)
+        done.update(computed)
+        if len(stale) < BATCH or time.monotonic() > deadline:
+            break
+    return done, len(done)
+
+
+async def _requeue_stale(ctx: WorkerContext, ids: set[uuid.UUID]) -> set[uuid.UUID]:
+    """Which of `ids` are stale again; those other jobs were removed for get their job back
+    (a mark committed while their job was still queued added no job)."""
+    if not ids:
+        return set()
+    async with session_scope(ctx) as session:
+        stale = await is_stale(session, list(ids))
+        defer_signals(session, stale)
+    return stale
 
 
 async def recompute_account_signals(ctx: WorkerContext, account_id: str) -> bool:
-    """Returns whether the signals were recomputed (False: already up to date, or gone).
+    """Returns whether this account's signals were recomputed (False: already up to date,
+    or gone); other stale accounts may have been recomputed on the way.
 
     The job id is per account, so a delivery committed while this job runs cannot queue
-    another one: the job looks again after its commit and recomputes while new marks keep
-    arriving (a few times; the sweeper handles anything later)."""
+    another one for it: the job looks again after its commit and recomputes while new marks
+    keep arriving (a few times; the sweeper handles anything later). The accounts it
+    computed on behalf of other queued jobs get a job again if they were marked meanwhile."""
     account = uuid.UUID(account_id)
-    done = False
-    for _ in range(RERUNS):
+    recomputed = False
+    for run in range(1, RERUNS + 1):
+        done, count = await _drain(ctx, account)
+        recomputed = recomputed or account in done
+        if count > 1:
+            log.debug("signals_recomputed", accounts=count)
+        await _requeue_stale(ctx, done - {account})
         async with session_scope(ctx) as session:
-            signals = await recompute(session, account)
-        if signals is None:
+            again = bool(await is_stale(session, [account]))
+        if not again or run == RERUNS:
             break
-        done = True
-        async with session_scope(ctx) as session:
-            if not await is_stale(session, [account]):
-                break
-    return done
+    return recomputed
 
 
 async def sweep_stale_signals(ctx: WorkerContext) -> dict[str, int]:
     """Recompute accounts whose signals lag their data (a lost enqueue, a crash mid-job)."""
-    done = 0
-    for _ in range(SWEEP_MAX_BATCHES):
-        async with session_scope(ctx) as session:
-            ids = await stale_accounts(session, SWEEP_BATCH)
-        for account_id in ids:
-            async with session_scope(ctx) as session:
-                if await recompute(session, account_id) is not None:
-                    done += 1
-        if len(ids) < SWEEP_BATCH:
-            break
-    if done:
-        log.info("signals_swept", recomputed=done)
-    return {"recomputed": done}
+    done, count = await _drain(ctx, None)
+    await _requeue_stale(ctx, done)
+    if count:
+        log.info("signals_swept", recomputed=count)
+    return {"recomputed": count}
 
 
 async def refresh_engagement_benchmarks(ctx: WorkerContext) -> dict[str, int]:
