@@ -1,5 +1,5 @@
 """Order events processed as the worker processes them: many claimed together, applied in one
-set-based pass (shared/orders/handlers.py, batch-ahead), with one bad event failing alone."""
+set-based pass (shared/orders/handlers.py, a batch handler), with one bad event failing alone."""
 
 from __future__ import annotations
 
@@ -112,7 +112,7 @@ async def test_a_claimed_batch_is_applied_in_one_pass_with_the_same_result(
         "failed": 0,
         "dead": 0,
     }
-    assert batches == [len(ids)]  # the first event's call applied all of them
+    assert batches == [len(ids)]  # one pass for the whole batch
     async with sessionmaker() as session:
         orders = {
             o.external_order_id: o
@@ -155,9 +155,9 @@ async def test_one_bad_event_fails_alone(
 
     counts = await _process_together(sessionmaker, [unparsable, *good, unstorable, cleaned])
     assert counts == {"handled": 6, "ignored": 0, "failed": 2, "dead": 0}
-    # the unparsable first event failed before any batch; the next call's batch of the seven
-    # others failed in the database; from then on one event per call
-    assert batches == [7, 1, 1, 1, 1, 1, 1, 1]
+    # the unparsable event fails the batch before it is applied; then each event alone (the
+    # unparsable one again fails before applying anything, the unstorable one in the database)
+    assert batches == [1, 1, 1, 1, 1, 1, 1]
     async with sessionmaker() as session:
         rows = dict(
             (

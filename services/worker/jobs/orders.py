@@ -1,9 +1,9 @@
 """Order jobs: the inbox handlers for store events, and the commission approval cron.
 
-Importing this module registers `handle_order_event` for every order topic of the Shopify,
+Importing this module registers `handle_order_events` for every order topic of the Shopify,
 WooCommerce and Vouch-format sources with the inbox registry; the inbox processor
-(services/worker/jobs/webhooks.py) runs it per event in a SAVEPOINT of its batch and marks
-the event handled in the same transaction.
+(services/worker/jobs/webhooks.py) hands it each claimed batch's order events in a SAVEPOINT
+and marks them handled in the same transaction.
 """
 
 from __future__ import annotations
