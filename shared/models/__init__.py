@@ -20,6 +20,7 @@ from shared.models.collaborations import (
 )
 from shared.models.commissions import CommissionEntry
 from shared.models.engagement import (
+    AccountFeatures,
     AccountSignalMark,
     AccountSignals,
     EngagementBenchmark,
@@ -37,6 +38,7 @@ from shared.models.webhooks import Integration, WebhookEvent
 
 __all__ = [
     "AccountDaily",
+    "AccountFeatures",
     "AccountSignalMark",
     "AccountSignals",
     "ApiKey",

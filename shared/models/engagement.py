@@ -17,6 +17,9 @@ Invariants:
   deadlock or queue behind each other. The account's recompute folds the marked posts and
   deletes exactly the marks it saw: a mark committed meanwhile survives and triggers the next
   run. An account is stale while it has marks.
+- account_features is 1:1 with social_accounts and derived only: triggers (migration 0011)
+  rewrite it in the transaction of every write to its sources; the application never
+  writes it.
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, column_property, mapped_column
 
 from shared.db.base import Base, BrandOwned, Timestamps, UUIDPk
@@ -214,6 +217,42 @@ class AccountSignals(BrandOwned, Base):
     # NOT NULL sort keys for keyset pagination (unknown sorts below every known value).
     er_sort_key = column_property(func.coalesce(engagement_rate, -1.0))
     authenticity_sort_key = column_property(func.coalesce(authenticity_score, -1))
+
+
+class AccountFeatures(BrandOwned, Base):
+    """What the campaign recommendations score, per social account: one narrow row, already
+    extracted from the JSONB columns and joined across social_accounts, influencers and
+    account_signals, so scoring scans this table alone (shared/engagement/recommendations.py).
+
+    Read-only for the application: PostgreSQL triggers keep it exact in the same transaction
+    as every write to those three tables, and deletes cascade (migration 0011). Layouts:
+    `prices` per DeliverableType in enum order (NULL where the rate card lists none); `age`
+    and `gender` in the order of AGE_BUCKETS and GENDERS in shared/influencers/rules.py, in
+    percent, 0 for a key the distribution lacks, the whole array NULL when the distribution
+    is empty. The migration freezes these orders; tests check them."""
+
+    __tablename__ = "account_features"
+
+    account_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("social_accounts.id", ondelete="CASCADE"), primary_key=True
+    )
+    influencer_id: Mapped[uuid.UUID]
+    active: Mapped[bool]  # the influencer's status is active
+    platform: Mapped[str] = mapped_column(Text)
+    tier: Mapped[str] = mapped_column(Text)
+    followers: Mapped[int] = mapped_column(BigInteger)
+    niches: Mapped[list[str]] = mapped_column(ARRAY(Text))  # the influencer's, as stored
+    rate_currency: Mapped[str | None] = mapped_column(Text)
+    prices: Mapped[list[int | None]] = mapped_column(ARRAY(BigInteger))  # minor units
+    price_min: Mapped[int | None] = mapped_column(BigInteger)  # the cheapest listed price
+    age: Mapped[list[float] | None] = mapped_column(ARRAY(Double))
+    gender: Mapped[list[float] | None] = mapped_column(ARRAY(Double))
+    countries: Mapped[dict[str, float] | None] = mapped_column(JSONB)  # NULL when empty
+    languages: Mapped[dict[str, float] | None] = mapped_column(JSONB)  # NULL when empty
+    engagement_rate: Mapped[float | None] = mapped_column(Double)
+    authenticity_score: Mapped[int | None] = mapped_column(SmallInteger)
+    # The signals' share, else the account's own sponsored_share_bps / 10000.
+    sponsored_share: Mapped[float | None] = mapped_column(Double)
 
 
 class AccountSignalMark(BrandOwned, Base):
