@@ -127,7 +127,7 @@ class InfluencerRepository(BrandScopedRepository[Influencer]):
                 matches.append(
                     exists().where(
                         SocialAccount.influencer_id == Influencer.id,
-                        SocialAccount.handle.like(_like_pattern(handle), escape="\\"),
+                        func.lower(SocialAccount.handle).like(_like_pattern(handle), escape="\\"),
                     )
                 )
             stmt = stmt.where(or_(*matches))

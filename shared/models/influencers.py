@@ -18,6 +18,8 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
+    literal_column,
     text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
@@ -86,11 +88,14 @@ class SocialAccount(UUIDPk, BrandOwned, Timestamps, Base):
         UniqueConstraint("brand_id", "platform", "handle", name="uq_social_accounts_handle"),
         Index("ix_social_accounts_brand_followers", "brand_id", "followers", "id"),
         Index("ix_social_accounts_brand_tier", "brand_id", "tier"),
+        # Handle search (`LIKE '%x%'`). On lower(handle), not the column: a trigram index on
+        # the column also serves `=`, and the planner would pick it over the unique btree for
+        # lookups by handle (migration 0012).
         Index(
             "ix_social_accounts_handle_trgm",
-            "handle",
+            func.lower(literal_column("handle")).label("lower_handle"),
             postgresql_using="gin",
-            postgresql_ops={"handle": "gin_trgm_ops"},
+            postgresql_ops={"lower_handle": "gin_trgm_ops"},
         ),
     )
 
