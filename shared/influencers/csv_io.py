@@ -672,9 +672,11 @@ class Importer:
 async def _update_many(
     session: AsyncSession, table: Any, changes: Mapping[uuid.UUID, dict[str, Any]]
 ) -> None:
-    """One executemany per distinct set of changed columns (usually one or two)."""
+    """One executemany per distinct set of changed columns (usually one or two), rows in id
+    order: the lock order of every multi-row writer of these tables (the signals recompute
+    locks accounts by id too)."""
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-    for id_, values in changes.items():
+    for id_, values in sorted(changes.items()):
         cols = tuple(sorted(values))
         groups.setdefault(cols, []).append(
             {"_id": id_, **{f"_v_{k}": v for k, v in values.items()}}

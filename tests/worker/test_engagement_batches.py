@@ -17,6 +17,7 @@ from arq.connections import ArqRedis, create_pool
 from arq.constants import default_queue_name
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from structlog.testing import capture_logs
 
 import shared.engagement.handlers  # noqa: F401  (registers the engagement handlers)
 from services.worker.jobs.engagement import recompute_account_signals
@@ -25,6 +26,8 @@ from shared.config import Settings
 from shared.engagement.service import signals_job_id
 from shared.engagement.signals import is_stale, recompute, recompute_many
 from shared.models import (
+    AccountFeatures,
+    AccountSignals,
     FollowerSnapshot,
     Post,
     PostComment,
@@ -396,3 +399,46 @@ async def test_a_job_recomputes_other_stale_accounts_and_drops_their_queued_jobs
     assert not {signals_job_id(a) for a in others} & queued
     # Its own account is up to date now: a second run has nothing to do.
     assert await recompute_account_signals(ctx, str(first)) is False
+
+
+async def test_a_batch_that_meets_a_roster_writers_lock_yields_and_goes_one_by_one(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    tenant: Tenant,
+    settings: Settings,
+    queue: ArqRedis,
+) -> None:
+    """A roster writer (here: a transaction holding one account's features row, as an import
+    updating that account does) must never be the victim of a deadlock with a recompute
+    batch: the batch gives up its locks within YIELD_AFTER_MS and recomputes one account per
+    transaction, waiting like any single writer."""
+    first, held, third = await _three_accounts(sessionmaker, tenant)
+    holder = sessionmaker()
+    await holder.begin()
+    await holder.execute(
+        select(AccountFeatures.account_id)
+        .where(AccountFeatures.account_id == held)
+        .with_for_update()
+    )
+
+    async def release() -> None:
+        await asyncio.sleep(1.0)
+        await holder.commit()
+        await holder.close()
+
+    releasing = asyncio.create_task(release())
+    ctx: Any = {"sessionmaker": sessionmaker, "settings": settings, "redis": queue}
+    with capture_logs() as logs:
+        assert await recompute_account_signals(ctx, str(first)) is True
+    await releasing
+    assert any(e["event"] == "signals_batch_yielded" for e in logs)
+    async with sessionmaker() as session:
+        assert await is_stale(session, [first, held, third]) == set()
+        computed = (
+            await session.execute(
+                select(func.count()).where(
+                    AccountSignals.account_id.in_([first, held, third]),
+                    AccountSignals.computed_at.is_not(None),
+                )
+            )
+        ).scalar_one()
+    assert computed == 3

@@ -21,6 +21,8 @@ import uuid
 from typing import Any
 
 import structlog
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 import shared.engagement.handlers  # noqa: F401  (registers the inbox handlers)
 from services.worker.context import WorkerContext, session_scope
@@ -40,6 +42,8 @@ BATCH = 100  # accounts per transaction
 DRAIN_BUDGET = 20.0  # seconds one job keeps draining full batches (job_timeout is 300 s)
 RERUNS = 3  # runs for the job's own account while new marks keep arriving
 SWEEP_MAX_BATCHES = 50  # a sweep never chases a flood forever; the next run continues
+YIELD_AFTER_MS = 200  # a batch waits this long for a row lock, then goes one by one
+LOCK_CONFLICTS = frozenset({"55P03", "40P01"})  # lock_not_available, deadlock_detected
 
 
 async def _drain(ctx: WorkerContext, first: uuid.UUID | None) -> tuple[set[uuid.UUID], int]:
@@ -50,21 +54,49 @@ async def _drain(ctx: WorkerContext, first: uuid.UUID | None) -> tuple[set[uuid.
     for n in range(SWEEP_MAX_BATCHES):
         async with session_scope(ctx) as session:
             stale = await stale_accounts(session, BATCH)
-            batch = [first] if first is not None and n == 0 else []
-            batch += [a for a in stale if a not in batch][: BATCH - len(batch)]
-            computed = await recompute_many(session, batch, skip_locked=True)
-            others = [a for a in computed if a != first]
-            if others:
-
-                async def forget(queue: Any, ids: list[uuid.UUID] = others) -> None:
-                    if queue is not None:
-                        await forget_jobs(queue, [signals_job_id(a) for a in ids])
-
-                after_commit(session, forget)
+        batch = [first] if first is not None and n == 0 else []
+        batch += [a for a in stale if a not in batch][: BATCH - len(batch)]
+        try:
+            computed = await _recompute(ctx, batch, own=first, yielding=True)
+        except DBAPIError as exc:
+            if getattr(exc.orig, "sqlstate", None) not in LOCK_CONFLICTS:
+                raise
+            # Another writer holds a row this batch needs: one account per transaction
+            # instead, which waits normally and cannot deadlock with roster writers.
+            log.info("signals_batch_yielded", accounts=len(batch))
+            computed = set()
+            for account_id in batch:
+                computed |= await _recompute(ctx, [account_id], own=first, yielding=False)
         done.update(computed)
         if len(stale) < BATCH or time.monotonic() > deadline:
             break
     return done, len(done)
+
+
+async def _recompute(
+    ctx: WorkerContext, accounts: list[uuid.UUID], *, own: uuid.UUID | None, yielding: bool
+) -> set[uuid.UUID]:
+    """One transaction: recompute `accounts` (those stale and not held by another recompute);
+    after commit, remove the queued jobs of the ones computed, other than the job's `own`.
+
+    A batch of many accounts locks rows of many accounts, and roster writers (the CSV import,
+    the API) lock some of the same rows in their own order; so a batch `yielding` waits at
+    most YIELD_AFTER for any lock and gives up (LockNotAvailable, rolled back) rather than
+    become half of a deadlock with a user's import. One account at a time holds nothing a
+    roster writer waits for while it waits itself."""
+    async with session_scope(ctx) as session:
+        if yielding and len(accounts) > 1:
+            await session.execute(text(f"SET LOCAL lock_timeout = '{YIELD_AFTER_MS}ms'"))
+        computed = set(await recompute_many(session, accounts, skip_locked=True))
+        others = sorted(computed - {own})
+        if others:
+
+            async def forget(queue: Any, ids: list[uuid.UUID] = others) -> None:
+                if queue is not None:
+                    await forget_jobs(queue, [signals_job_id(a) for a in ids])
+
+            after_commit(session, forget)
+    return computed
 
 
 async def _requeue_stale(ctx: WorkerContext, ids: set[uuid.UUID]) -> set[uuid.UUID]:
