@@ -17,10 +17,10 @@ from arq.connections import ArqRedis, create_pool
 from arq.constants import default_queue_name
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from structlog.testing import capture_logs
 
 import shared.engagement.handlers  # noqa: F401  (registers the engagement handlers)
-from services.worker.jobs.engagement import recompute_account_signals
+from services.worker.jobs import engagement as engagement_jobs
+from services.worker.jobs.engagement import recompute_account_signals, sweep_stale_signals
 from services.worker.settings import redis_settings
 from shared.config import Settings
 from shared.engagement.service import signals_job_id
@@ -406,11 +406,14 @@ async def test_a_batch_that_meets_a_roster_writers_lock_yields_and_goes_one_by_o
     tenant: Tenant,
     settings: Settings,
     queue: ArqRedis,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A roster writer (here: a transaction holding one account's features row, as an import
     updating that account does) must never be the victim of a deadlock with a recompute
     batch: the batch gives up its locks within YIELD_AFTER_MS and recomputes one account per
     transaction, waiting like any single writer."""
+    ctx: Any = {"sessionmaker": sessionmaker, "settings": settings, "redis": queue}
+    await sweep_stale_signals(ctx)  # earlier tests' stale accounts: this batch holds ours
     first, held, third = await _three_accounts(sessionmaker, tenant)
     holder = sessionmaker()
     await holder.begin()
@@ -425,12 +428,19 @@ async def test_a_batch_that_meets_a_roster_writers_lock_yields_and_goes_one_by_o
         await holder.commit()
         await holder.close()
 
+    calls: list[tuple[int, bool]] = []
+    real = engagement_jobs._recompute
+
+    async def spy(ctx: Any, accounts: list[uuid.UUID], **kw: Any) -> set[uuid.UUID]:
+        calls.append((len(accounts), kw["yielding"]))
+        return await real(ctx, accounts, **kw)
+
+    monkeypatch.setattr(engagement_jobs, "_recompute", spy)
     releasing = asyncio.create_task(release())
-    ctx: Any = {"sessionmaker": sessionmaker, "settings": settings, "redis": queue}
-    with capture_logs() as logs:
-        assert await recompute_account_signals(ctx, str(first)) is True
+    assert await recompute_account_signals(ctx, str(first)) is True
     await releasing
-    assert any(e["event"] == "signals_batch_yielded" for e in logs)
+    # the batch of three gave up, then one account per transaction
+    assert calls[:4] == [(3, True), (1, False), (1, False), (1, False)], calls
     async with sessionmaker() as session:
         assert await is_stale(session, [first, held, third]) == set()
         computed = (
