@@ -486,6 +486,24 @@ _CLAIM = (
     "SELECT s.account_id, s.computed_at FROM account_signals s "
     "WHERE s.account_id = ANY(:accounts) ORDER BY s.account_id FOR UPDATE"
 )
+# Other stale accounts (oldest marks first) nobody else is computing: their signals rows are
+# created if missing, then locked with SKIP LOCKED, so concurrent recompute jobs split the
+# backlog instead of all reading the same oldest accounts and skipping each other's.
+_STALE = (
+    "SELECT m.account_id FROM account_signal_marks m GROUP BY m.account_id "
+    "ORDER BY min(m.id) LIMIT :scan"
+)
+_ENSURE_STALE = text(
+    "INSERT INTO account_signals (account_id, brand_id) "  # noqa: S608
+    f"SELECT a.id, a.brand_id FROM social_accounts a WHERE a.id IN ({_STALE}) "
+    "ORDER BY a.id ON CONFLICT (account_id) DO NOTHING"
+)
+_CLAIM_STALE = text(
+    "SELECT s.account_id, s.computed_at FROM account_signals s "  # noqa: S608
+    f"WHERE s.account_id IN ({_STALE}) AND s.account_id <> ALL(:taken) "
+    "ORDER BY s.account_id LIMIT :n FOR UPDATE SKIP LOCKED"
+)
+STALE_SCAN = 4  # stale accounts read per one wanted: room for the ones others hold
 # Every recomputed account's signals in one statement (rows as one JSON array).
 _STORE = text(
     """
@@ -626,11 +644,13 @@ async def recompute_many(
     *,
     force: bool = False,
     skip_locked: bool = False,
+    others: int = 0,
     now: datetime | None = None,
 ) -> dict[uuid.UUID, Signals]:
     """Recompute the signals of those of `account_ids` that have staleness marks (or were
-    never computed, or all with `force`), with a fixed number of statements for the whole
-    set. Returns the signals written, by account.
+    never computed, or all with `force`), and of up to `others` further stale accounts no
+    other recompute holds (oldest marks first), with a fixed number of statements for the
+    whole set. Returns the signals written, by account.
 
     Concurrent recomputes of one account serialise on its signals row (locked in id order);
     with `skip_locked`, an account another recompute holds is left to it. The marks read here
@@ -638,14 +658,19 @@ async def recompute_many(
     run may not have seen) survives and triggers the next run."""
     now = now or datetime.now(UTC)
     wanted = sorted(set(account_ids))
-    if not wanted:
+    computed: dict[uuid.UUID, datetime | None] = {}
+    if wanted:
+        await session.execute(_ENSURE_SIGNALS, {"accounts": wanted})
+        claim = _CLAIM + (" SKIP LOCKED" if skip_locked else "")
+        for r in await session.execute(text(claim), {"accounts": wanted}):
+            computed[r.account_id] = r.computed_at
+    if others > 0:
+        scan = others * STALE_SCAN
+        await session.execute(_ENSURE_STALE, {"scan": scan})
+        for r in await session.execute(_CLAIM_STALE, {"scan": scan, "n": others, "taken": wanted}):
+            computed[r.account_id] = r.computed_at
+    if not computed:
         return {}
-    await session.execute(_ENSURE_SIGNALS, {"accounts": wanted})
-    claim = _CLAIM + (" SKIP LOCKED" if skip_locked else "")
-    computed = {
-        r.account_id: r.computed_at
-        for r in await session.execute(text(claim), {"accounts": wanted})
-    }
     found = (
         await session.execute(
             select(

@@ -428,19 +428,23 @@ async def test_a_batch_that_meets_a_roster_writers_lock_yields_and_goes_one_by_o
         await holder.commit()
         await holder.close()
 
-    calls: list[tuple[int, bool]] = []
+    calls: list[tuple[int, int, bool]] = []
     real = engagement_jobs._recompute
 
-    async def spy(ctx: Any, accounts: list[uuid.UUID], **kw: Any) -> set[uuid.UUID]:
-        calls.append((len(accounts), kw["yielding"]))
-        return await real(ctx, accounts, **kw)
+    async def spy(ctx: Any, accounts: list[uuid.UUID], others: int, **kw: Any) -> set[uuid.UUID]:
+        calls.append((len(accounts), others, kw["yielding"]))
+        return await real(ctx, accounts, others, **kw)
 
     monkeypatch.setattr(engagement_jobs, "_recompute", spy)
     releasing = asyncio.create_task(release())
     assert await recompute_account_signals(ctx, str(first)) is True
     await releasing
-    # the batch of three gave up, then one account per transaction
-    assert calls[:4] == [(3, True), (1, False), (1, False), (1, False)], calls
+    # the batch (its account and up to 99 other stale ones) gave up; then its own account
+    # alone; the others stay stale for their own jobs or the sweeper
+    assert calls[:2] == [(1, 99, True), (1, 0, False)], calls
+    async with sessionmaker() as session:
+        assert await is_stale(session, [first, held, third]) == {held, third}
+    await sweep_stale_signals(ctx)
     async with sessionmaker() as session:
         assert await is_stale(session, [first, held, third]) == set()
         computed = (

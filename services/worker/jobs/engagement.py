@@ -31,7 +31,6 @@ from shared.engagement.signals import (
     is_stale,
     recompute_many,
     refresh_benchmarks,
-    stale_accounts,
 )
 from shared.jobs import after_commit
 from shared.webhooks.queue import forget_jobs
@@ -52,46 +51,51 @@ async def _drain(ctx: WorkerContext, first: uuid.UUID | None) -> tuple[set[uuid.
     deadline = time.monotonic() + DRAIN_BUDGET
     done: set[uuid.UUID] = set()
     for n in range(SWEEP_MAX_BATCHES):
-        async with session_scope(ctx) as session:
-            stale = await stale_accounts(session, BATCH)
-        batch = [first] if first is not None and n == 0 else []
-        batch += [a for a in stale if a not in batch][: BATCH - len(batch)]
+        own = [first] if first is not None and n == 0 else []
+        wanted = BATCH - len(own)
         try:
-            computed = await _recompute(ctx, batch, own=first, yielding=True)
+            computed = await _recompute(ctx, own, wanted, own=first, yielding=True)
         except DBAPIError as exc:
             if getattr(exc.orig, "sqlstate", None) not in LOCK_CONFLICTS:
                 raise
-            # Another writer holds a row this batch needs: one account per transaction
-            # instead, which waits normally and cannot deadlock with roster writers.
-            log.info("signals_batch_yielded", accounts=len(batch))
-            computed = set()
-            for account_id in batch:
-                computed |= await _recompute(ctx, [account_id], own=first, yielding=False)
+            # Another writer holds a row this batch needs: this job's own account alone,
+            # which waits normally and cannot deadlock with roster writers; the others stay
+            # stale for their own jobs (or the sweeper) to compute, one batch or one by one.
+            log.info("signals_batch_yielded")
+            computed = await _recompute(ctx, own, 0, own=first, yielding=False) if own else set()
+            done.update(computed)
+            break
         done.update(computed)
-        if len(stale) < BATCH or time.monotonic() > deadline:
+        if len(computed) < BATCH or time.monotonic() > deadline:
             break
     return done, len(done)
 
 
 async def _recompute(
-    ctx: WorkerContext, accounts: list[uuid.UUID], *, own: uuid.UUID | None, yielding: bool
+    ctx: WorkerContext,
+    accounts: list[uuid.UUID],
+    others: int,
+    *,
+    own: uuid.UUID | None,
+    yielding: bool,
 ) -> set[uuid.UUID]:
-    """One transaction: recompute `accounts` (those stale and not held by another recompute);
-    after commit, remove the queued jobs of the ones computed, other than the job's `own`.
+    """One transaction: recompute `accounts` and up to `others` further stale accounts (those
+    not held by another recompute); after commit, remove the queued jobs of the ones
+    computed, other than the job's `own`.
 
     A batch of many accounts locks rows of many accounts, and roster writers (the CSV import,
     the API) lock some of the same rows in their own order; so a batch `yielding` waits at
-    most YIELD_AFTER for any lock and gives up (LockNotAvailable, rolled back) rather than
+    most YIELD_AFTER_MS for any lock and gives up (LockNotAvailable, rolled back) rather than
     become half of a deadlock with a user's import. One account at a time holds nothing a
     roster writer waits for while it waits itself."""
     async with session_scope(ctx) as session:
-        if yielding and len(accounts) > 1:
+        if yielding and len(accounts) + others > 1:
             await session.execute(text(f"SET LOCAL lock_timeout = '{YIELD_AFTER_MS}ms'"))
-        computed = set(await recompute_many(session, accounts, skip_locked=True))
-        others = sorted(computed - {own})
-        if others:
+        computed = set(await recompute_many(session, accounts, skip_locked=True, others=others))
+        dropped = sorted(computed - {own})
+        if dropped:
 
-            async def forget(queue: Any, ids: list[uuid.UUID] = others) -> None:
+            async def forget(queue: Any, ids: list[uuid.UUID] = dropped) -> None:
                 if queue is not None:
                     await forget_jobs(queue, [signals_job_id(a) for a in ids])
 
@@ -100,8 +104,8 @@ async def _recompute(
 
 
 async def _requeue_stale(ctx: WorkerContext, ids: set[uuid.UUID]) -> set[uuid.UUID]:
-    """Which of `ids` are stale again; those other jobs were removed for get their job back
-    (a mark committed while their job was still queued added no job)."""
+    """Which of `ids` (accounts whose queued jobs a batch removed) are stale again; those get
+    a job back (a mark committed while their job was still queued added no job)."""
     if not ids:
         return set()
     async with session_scope(ctx) as session:
