@@ -659,11 +659,19 @@ class Importer:
         repo = InfluencerRepository(session, self.brand_id)
         existing = (plan.touched | set(plan.influencer_changes)) - set(plan.new_influencers)
         await repo.lock(existing)  # same lock order as the API: influencer, then accounts
+        # RETURNING makes SQLAlchemy send multi-row INSERTs (insertmanyvalues) instead of one
+        # statement per row: the statement-level triggers on these tables (account_features,
+        # migration 0011) then fire once per batch, not once per row.
         if plan.new_influencers:
-            await session.execute(insert(_INFLUENCER_TABLE), list(plan.new_influencers.values()))
+            await session.execute(
+                insert(_INFLUENCER_TABLE).returning(_INFLUENCER_TABLE.c.id),
+                list(plan.new_influencers.values()),
+            )
         await _update_many(session, _INFLUENCER_TABLE, plan.influencer_changes)
         if plan.new_accounts:
-            await session.execute(insert(_ACCOUNT_TABLE), plan.new_accounts)
+            await session.execute(
+                insert(_ACCOUNT_TABLE).returning(_ACCOUNT_TABLE.c.id), plan.new_accounts
+            )
         await _update_many(session, _ACCOUNT_TABLE, plan.account_changes)
         await record_snapshots(session, self.brand_id, plan.snapshots)
         await repo.refresh_max_followers(plan.touched)
