@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -457,6 +458,33 @@ async def insert_webhook_event(
         )
         session.add(event)
     return event.id
+
+
+async def process_together(
+    sessionmaker: async_sessionmaker[AsyncSession], ids: Sequence[uuid.UUID]
+) -> dict[str, int]:
+    """Lock exactly these inbox events in one transaction and run the real processor over
+    them as one claimed batch (as the worker's drain does). Returns the outcome counts."""
+    from sqlalchemy import select
+
+    from shared.models import WebhookEvent
+    from shared.webhooks.processing import process_claimed
+
+    async with sessionmaker() as session, session.begin():
+        events = (
+            (
+                await session.execute(
+                    select(WebhookEvent)
+                    .where(WebhookEvent.id.in_(list(ids)))
+                    .order_by(WebhookEvent.received_at, WebhookEvent.id)
+                    .with_for_update()
+                )
+            )
+            .scalars()
+            .all()
+        )
+        outcome = await process_claimed(session, events, max_attempts=5)
+    return outcome.counts()
 
 
 # --- end integrations and the webhook inbox ----------------------------------------------------

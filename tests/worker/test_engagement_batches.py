@@ -35,7 +35,6 @@ from shared.models import (
     SocialAccount,
     WebhookEvent,
 )
-from shared.webhooks.processing import process_claimed
 from tests.factories import (
     StoreIntegration,
     Tenant,
@@ -44,6 +43,7 @@ from tests.factories import (
     insert_webhook_event,
     make_influencer,
     make_integration,
+    process_together,
 )
 
 
@@ -65,27 +65,6 @@ async def _events(
             )
         )
     return ids
-
-
-async def _process_together(
-    sessionmaker: async_sessionmaker[AsyncSession], ids: Sequence[uuid.UUID]
-) -> dict[str, int]:
-    """Lock exactly these events and run the real processor on them as one batch."""
-    async with sessionmaker() as session, session.begin():
-        events = (
-            (
-                await session.execute(
-                    select(WebhookEvent)
-                    .where(WebhookEvent.id.in_(list(ids)))
-                    .order_by(WebhookEvent.received_at, WebhookEvent.id)
-                    .with_for_update()
-                )
-            )
-            .scalars()
-            .all()
-        )
-        outcome = await process_claimed(session, events, max_attempts=5)
-    return outcome.counts()
 
 
 async def _statuses(
@@ -226,7 +205,7 @@ async def test_a_batch_stores_what_the_deliveries_store_one_at_a_time(
 
     batch_integration = await make_integration(sessionmaker, other_tenant.brand_id, "engagement")
     ids = await _events(sessionmaker, batch_integration, _history("batch.runner"))
-    assert await _process_together(sessionmaker, ids) == {
+    assert await process_together(sessionmaker, ids) == {
         "handled": 4,
         "ignored": 0,
         "failed": 0,
@@ -260,7 +239,7 @@ async def test_a_bad_delivery_in_a_batch_fails_alone_naming_the_field(
     good = {"account": account, "posts": [engagement_post("G1", metrics={"likes": 1})]}
     bad = {"account": account, "posts": [engagement_post("G2", posted_at="yesterday")]}
     ids = await _events(sessionmaker, integration, [good, bad, b"not json"])
-    counts = await _process_together(sessionmaker, ids)
+    counts = await process_together(sessionmaker, ids)
     assert counts["handled"] == 1 and counts["failed"] == 2
     statuses = await _statuses(sessionmaker, ids)
     assert statuses[ids[0]] == ("handled", None)
@@ -294,7 +273,7 @@ async def test_concurrent_batches_creating_the_same_posts_in_opposite_orders_nev
     first = await _events(sessionmaker, integration, [body(n, 5) for n in range(30)])
     second = await _events(sessionmaker, integration, [body(n, 6) for n in reversed(range(30))])
     results = await asyncio.gather(
-        _process_together(sessionmaker, first), _process_together(sessionmaker, second)
+        process_together(sessionmaker, first), process_together(sessionmaker, second)
     )
     assert [r["handled"] for r in results] == [30, 30], results
     statuses = await _statuses(sessionmaker, [*first, *second])

@@ -15,7 +15,6 @@ from shared.commissions.invariant import check_ledger
 from shared.models import CommissionEntry, Order, WebhookEvent
 from shared.orders import handlers
 from shared.orders.handlers import register_order_handlers
-from shared.webhooks.processing import process_claimed
 from tests.factories import (
     StoreIntegration,
     Tenant,
@@ -23,6 +22,7 @@ from tests.factories import (
     make_earner,
     make_integration,
     make_promo,
+    process_together,
     shopify_order,
     shopify_refund,
 )
@@ -45,23 +45,8 @@ def batches(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 async def _process_together(
     sm: async_sessionmaker[AsyncSession], ids: list[uuid.UUID]
 ) -> dict[str, int]:
-    """Claim exactly these events in one transaction and run the processor over them."""
     register_order_handlers()
-    async with sm() as session, session.begin():
-        events = (
-            (
-                await session.execute(
-                    select(WebhookEvent)
-                    .where(WebhookEvent.id.in_(ids))
-                    .order_by(WebhookEvent.received_at, WebhookEvent.id)
-                    .with_for_update()
-                )
-            )
-            .scalars()
-            .all()
-        )
-        outcome = await process_claimed(session, events, max_attempts=5)
-    return outcome.counts()
+    return await process_together(sm, ids)
 
 
 async def _event(
