@@ -298,31 +298,6 @@ class PostRepository(BrandScopedRepository[Post]):
                 .execution_options(synchronize_session=False)
             )
 
-    async def set_links(
-        self,
-        post_id: uuid.UUID,
-        *,
-        account_id: uuid.UUID | None,
-        deliverable_id: uuid.UUID | None,
-        campaign_id: uuid.UUID | None,
-        matched_by: dict[str, str],
-        disclosed: bool,
-        sponsored: bool,
-    ) -> None:
-        await self.session.execute(
-            update(Post)
-            .where(Post.id == post_id, Post.brand_id == self.brand_id)
-            .values(
-                account_id=account_id,
-                deliverable_id=deliverable_id,
-                campaign_id=campaign_id,
-                matched_by=matched_by,
-                disclosed=disclosed,
-                sponsored=sponsored,
-            )
-            .execution_options(synchronize_session=False)
-        )
-
     async def add_snapshots(
         self, rows: Sequence[tuple[uuid.UUID, datetime, dict[str, int | None]]]
     ) -> list[uuid.UUID]:
@@ -336,9 +311,6 @@ class PostRepository(BrandScopedRepository[Post]):
             for post_id, captured_at, values in rows
         ]
         return list((await self.session.execute(_INSERT_SNAPSHOT, params)).scalars())
-
-    async def fold_posts(self, post_ids: Sequence[uuid.UUID]) -> None:
-        await fold_posts(self.session, post_ids)
 
     async def add_comments(self, rows: Sequence[dict[str, Any]]) -> list[uuid.UUID]:
         """Insert new comments (rows with post_id, external_id, text, posted_at, sentiment,

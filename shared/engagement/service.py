@@ -36,6 +36,7 @@ from shared.engagement.repository import (
     CampaignRefNotFound,
     DeliverableRef,
     PostRepository,
+    fold_posts,
 )
 from shared.errors import InvalidInput
 from shared.events import record_event
@@ -340,7 +341,7 @@ async def _ingest_brand(
         elif changed:
             marks.add((item.account_id, item.row.id))
     result.posts += len(work)
-    await repo.fold_posts(unmatched)
+    await fold_posts(session, unmatched)
     with_posts = {a for a, p in marks if p is not None}
     await mark_stale(session, brand_id, {(a, p) for a, p in marks if p or a not in with_posts})
     result.accounts |= {a for a, _ in marks}

@@ -30,7 +30,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import delete, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -82,18 +82,8 @@ def default_benchmark(platform: str, tier: str) -> Benchmark:
 async def benchmark_for(
     session: AsyncSession, brand_id: uuid.UUID, platform: str, tier: str
 ) -> Benchmark:
-    row = (
-        await session.execute(
-            select(EngagementBenchmark.median_rate, EngagementBenchmark.accounts).where(
-                EngagementBenchmark.brand_id == brand_id,
-                EngagementBenchmark.platform == platform,
-                EngagementBenchmark.tier == tier,
-            )
-        )
-    ).first()
-    if row is not None and row.accounts >= ROSTER_MIN_ACCOUNTS:
-        return Benchmark(platform, tier, float(row.median_rate), "roster", int(row.accounts))
-    return default_benchmark(platform, tier)
+    """One cell of `benchmarks_of`."""
+    return (await benchmarks_of(session, brand_id))[(platform, tier)]
 
 
 async def benchmarks_of(
@@ -121,7 +111,7 @@ async def benchmarks_of(
 
 async def refresh_benchmarks(session: AsyncSession, brand_id: uuid.UUID | None = None) -> int:
     """Recompute the roster medians (all brands, or one). Cells are stored whatever their
-    size; `benchmark_for` uses a cell only from ROSTER_MIN_ACCOUNTS accounts on. Returns the
+    size; `benchmarks_of` uses a cell only from ROSTER_MIN_ACCOUNTS accounts on. Returns the
     number of cells written."""
     where = "AND s.brand_id = :brand" if brand_id is not None else ""
     rows = (
@@ -597,8 +587,7 @@ async def load_inputs(
             follower_history=history[a.id],
             post_times=post_times[a.id],
             comment_texts=comments[a.id],
-            benchmark=benches[a.brand_id].get((a.platform, tier_for(a.followers).value))
-            or default_benchmark(a.platform, tier_for(a.followers).value),
+            benchmark=benches[a.brand_id][(a.platform, tier_for(a.followers).value)],
             now=now,
         )
         for a in accounts
@@ -741,17 +730,6 @@ async def recompute(
     when there was nothing to do (or no such account)."""
     done = await recompute_many(session, [account_id], force=force, now=now)
     return done.get(account_id)
-
-
-async def stale_accounts(session: AsyncSession, limit: int) -> list[uuid.UUID]:
-    """Accounts with staleness marks (oldest marks first)."""
-    stmt = (
-        select(AccountSignalMark.account_id)
-        .group_by(AccountSignalMark.account_id)
-        .order_by(func.min(AccountSignalMark.id))
-        .limit(limit)
-    )
-    return list((await session.execute(stmt)).scalars())
 
 
 async def is_stale(session: AsyncSession, account_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:

@@ -45,9 +45,9 @@ YIELD_AFTER_MS = 200  # a batch waits this long for a row lock, then goes one by
 LOCK_CONFLICTS = frozenset({"55P03", "40P01"})  # lock_not_available, deadlock_detected
 
 
-async def _drain(ctx: WorkerContext, first: uuid.UUID | None) -> tuple[set[uuid.UUID], int]:
-    """Recompute `first` (if stale) and other stale accounts in batches. Returns (the
-    accounts recomputed, how many of them)."""
+async def _drain(ctx: WorkerContext, first: uuid.UUID | None) -> set[uuid.UUID]:
+    """Recompute `first` (if stale) and other stale accounts in batches. Returns the
+    accounts recomputed."""
     deadline = time.monotonic() + DRAIN_BUDGET
     done: set[uuid.UUID] = set()
     for n in range(SWEEP_MAX_BATCHES):
@@ -68,7 +68,7 @@ async def _drain(ctx: WorkerContext, first: uuid.UUID | None) -> tuple[set[uuid.
         done.update(computed)
         if len(computed) < BATCH or time.monotonic() > deadline:
             break
-    return done, len(done)
+    return done
 
 
 async def _recompute(
@@ -125,10 +125,10 @@ async def recompute_account_signals(ctx: WorkerContext, account_id: str) -> bool
     account = uuid.UUID(account_id)
     recomputed = False
     for run in range(1, RERUNS + 1):
-        done, count = await _drain(ctx, account)
+        done = await _drain(ctx, account)
         recomputed = recomputed or account in done
-        if count > 1:
-            log.debug("signals_recomputed", accounts=count)
+        if len(done) > 1:
+            log.debug("signals_recomputed", accounts=len(done))
         await _requeue_stale(ctx, done - {account})
         async with session_scope(ctx) as session:
             again = bool(await is_stale(session, [account]))
@@ -139,11 +139,11 @@ async def recompute_account_signals(ctx: WorkerContext, account_id: str) -> bool
 
 async def sweep_stale_signals(ctx: WorkerContext) -> dict[str, int]:
     """Recompute accounts whose signals lag their data (a lost enqueue, a crash mid-job)."""
-    done, count = await _drain(ctx, None)
+    done = await _drain(ctx, None)
     await _requeue_stale(ctx, done)
-    if count:
-        log.info("signals_swept", recomputed=count)
-    return {"recomputed": count}
+    if done:
+        log.info("signals_swept", recomputed=len(done))
+    return {"recomputed": len(done)}
 
 
 async def refresh_engagement_benchmarks(ctx: WorkerContext) -> dict[str, int]:
