@@ -44,6 +44,8 @@ from typing import Any
 
 import orjson
 
+from bench.harness import vouch_env
+
 ROOT = Path(__file__).resolve().parent.parent
 SECRET_KEY = "bench-attribution-secret-key-0123456789abcdef"  # noqa: S105 - a bench fixture
 COLLABS = 20
@@ -350,14 +352,7 @@ def main(argv: list[str]) -> None:
     try:
         upgrade(db_url)
         seed_ = run(seed(db_url))
-        env = {
-            **os.environ,
-            "VOUCH_DATABASE_URL": db_url,
-            "VOUCH_REDIS_URL": redis_url,
-            "VOUCH_SECRET_KEY": SECRET_KEY,
-            "VOUCH_LOG_LEVEL": "WARNING",
-            "VOUCH_ENV": "production",
-        }
+        env = vouch_env(db_url, redis_url, SECRET_KEY)
         if args.batch_size:
             env["VOUCH_WEBHOOK_BATCH_SIZE"] = str(args.batch_size)
         from shared.config import Settings

@@ -47,7 +47,7 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
-from bench.redirect import Procs, free_port, wait_http
+from bench.harness import Procs, free_port, uvicorn_command, vouch_env, wait_http
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET_KEY = "b" * 64
@@ -695,34 +695,10 @@ def measure_recommendations(
     roster2 = run(seed_roster(db_url, brand2, args.accounts, rng, signals=True))
     campaign_id = run(seed_campaign(db_url, brand2, roster2, rng))
     r["seed_seconds"] = time.perf_counter() - t0
-    env = {
-        **os.environ,
-        "VOUCH_DATABASE_URL": db_url,
-        "VOUCH_REDIS_URL": redis_url,
-        "VOUCH_SECRET_KEY": SECRET_KEY,
-        "VOUCH_LOG_LEVEL": "WARNING",
-        "VOUCH_ENV": "production",
-    }
+    env = vouch_env(db_url, redis_url, SECRET_KEY)
     api_port, bare_port = free_port(), free_port()
     procs.start([sys.executable, "-m", "services.cli", "api"], {**env, "VOUCH_PORT": str(api_port)})
-    procs.start(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "bench.engagement:bare_app",
-            "--port",
-            str(bare_port),
-            "--loop",
-            "uvloop",
-            "--http",
-            "httptools",
-            "--no-access-log",
-            "--log-level",
-            "warning",
-        ],
-        env,
-    )
+    procs.start(uvicorn_command("bench.engagement:bare_app", bare_port), env)
     api, bare_base = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{bare_port}"
     wait_http(f"{api}/readyz", status=200)
     wait_http(f"{bare_base}/bare", status=200)

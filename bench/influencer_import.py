@@ -33,6 +33,8 @@ from pathlib import Path
 import httpx
 from fastapi import FastAPI, Request
 
+from bench.harness import uvicorn_command
+
 ROOT = Path(__file__).resolve().parents[1]
 CHUNK_BYTES = 900 * 1024  # under the API's 1 MiB body limit, with room for the header
 
@@ -163,28 +165,7 @@ async def _service_import(database_url: str, brand_id: uuid.UUID, path: Path) ->
 
 
 def _serve(app: str, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            app,
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--loop",
-            "uvloop",
-            "--http",
-            "httptools",
-            "--no-access-log",
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
+    return subprocess.Popen(uvicorn_command(app, port, factory=True), cwd=ROOT, env=env)
 
 
 def _post_chunks(url: str, docs: list[str], headers: dict[str, str]) -> tuple[int, float]:

@@ -29,7 +29,6 @@ import argparse
 import asyncio
 import json
 import os
-import sys
 import tempfile
 import time
 import uuid
@@ -42,7 +41,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bench.redirect import Procs, free_port, wait_http
+from bench.harness import Procs, free_port, uvicorn_command, wait_http
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -261,14 +260,7 @@ def main(argv: list[str]) -> None:
     try:
         upgrade(db_url)
         port = free_port()
-        procs.start(
-            [
-                sys.executable, "-m", "uvicorn", "bench.payouts_outbound:receiver_app",
-                "--port", str(port), "--loop", "uvloop", "--http", "httptools",
-                "--no-access-log", "--log-level", "warning",
-            ],
-            {**os.environ},
-        )  # fmt: skip
+        procs.start(uvicorn_command("bench.payouts_outbound:receiver_app", port), {**os.environ})
         base = f"http://127.0.0.1:{port}"
         wait_http(f"{base}/stats")
         results["delivery"] = asyncio.run(delivery(db_url, base, args.events, args.concurrency))

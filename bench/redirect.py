@@ -34,29 +34,26 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
 import random
 import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
-import psutil
 from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
+
+from bench.harness import Procs, RssSampler, free_port, uvicorn_command, vouch_env, wait_http
 
 ROOT = Path(__file__).resolve().parent.parent
 UA = (
@@ -75,72 +72,6 @@ async def bare_redirect(code: str) -> RedirectResponse:
 
 
 # ---------------------------------------------------------------- helpers
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_http(url: str, timeout: float = 60, status: int | None = None) -> None:
-    deadline = time.monotonic() + timeout
-    with httpx.Client(timeout=1, trust_env=False, follow_redirects=False) as http:
-        while time.monotonic() < deadline:
-            try:
-                resp = http.get(url)
-                if status is None or resp.status_code == status:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-    raise SystemExit(f"{url} did not answer within {timeout}s")
-
-
-@dataclass
-class Procs:
-    items: list[subprocess.Popen[bytes]] = field(default_factory=list)
-
-    def start(self, args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-        proc = subprocess.Popen(args, env=env, cwd=ROOT)
-        self.items.append(proc)
-        return proc
-
-    def stop(self) -> None:
-        for proc in self.items:
-            if proc.poll() is None:
-                with contextlib.suppress(OSError):
-                    proc.send_signal(signal.SIGCONT)
-                proc.send_signal(signal.SIGTERM)
-        for proc in self.items:
-            try:
-                proc.wait(20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-
-
-class RssSampler:
-    """Max resident memory of one process, sampled every 0.2 s while running."""
-
-    def __init__(self, pid: int) -> None:
-        self.proc = psutil.Process(pid)
-        self.max = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.max = max(self.max, self.proc.memory_info().rss)
-            time.sleep(0.2)
-
-    def __enter__(self) -> RssSampler:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-
 # ---------------------------------------------------------------- closed-loop load
 def wrk(url: str, duration: int, connections: int) -> float:
     out = subprocess.run(
@@ -471,38 +402,13 @@ def main(argv: list[str]) -> None:
     try:
         upgrade(db_url)
         code, link_id = _run_async(seed(db_url))
-        env = {
-            **os.environ,
-            "VOUCH_DATABASE_URL": db_url,
-            "VOUCH_REDIS_URL": redis_url,
-            "VOUCH_SECRET_KEY": SECRET,
-            "VOUCH_LOG_LEVEL": "WARNING",
-            "VOUCH_CLICK_STREAM": stream,
-            "VOUCH_ENV": "production",
-        }
+        env = vouch_env(db_url, redis_url, SECRET, click_stream=stream)
         api_port, bare_port = free_port(), free_port()
         worker = procs.start([sys.executable, "-m", "services.cli", "worker"], env)
         api = procs.start(
             [sys.executable, "-m", "services.cli", "api"], {**env, "VOUCH_PORT": str(api_port)}
         )
-        bare = procs.start(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "bench.redirect:bare_app",
-                "--port",
-                str(bare_port),
-                "--loop",
-                "uvloop",
-                "--http",
-                "httptools",
-                "--no-access-log",
-                "--log-level",
-                "warning",
-            ],
-            env,
-        )
+        bare = procs.start(uvicorn_command("bench.redirect:bare_app", bare_port), env)
         api_base, bare_base = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{bare_port}"
         wait_http(f"{api_base}/readyz", status=200)
         wait_http(f"{bare_base}/r/x", status=302)

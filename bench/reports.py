@@ -58,6 +58,8 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from bench.harness import uvicorn_command
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "reports.json"
 TZ = "Europe/Berlin"
@@ -655,13 +657,7 @@ def bare_app() -> FastAPI:
 
 
 def _serve(app: str, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", app, "--factory", "--host", "127.0.0.1", "--port",
-         str(port), "--loop", "uvloop", "--http", "httptools", "--no-access-log",
-         "--log-level", "warning"],
-        cwd=ROOT,
-        env=env,
-    )  # fmt: skip
+    return subprocess.Popen(uvicorn_command(app, port, factory=True), cwd=ROOT, env=env)
 
 
 def _wait(url: str, timeout: float = 30) -> None:

@@ -58,7 +58,7 @@ from typing import Any
 import httpx
 from fastapi import FastAPI, Request
 
-from bench.redirect import Procs, RssSampler, free_port, wait_http
+from bench.harness import Procs, RssSampler, free_port, uvicorn_command, vouch_env, wait_http
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET_KEY = "bench-secret-0123456789abcdef0123456789abcdef"  # noqa: S105 - throwaway servers
@@ -515,14 +515,7 @@ def main(argv: list[str]) -> None:
         bodies = [shopify_order(rng, n) for n in range(BODIES)]
         sigs = [sign(secret, b) for b in bodies]
         r["body_bytes"] = statistics.mean(len(b) for b in bodies)
-        env = {
-            **os.environ,
-            "VOUCH_DATABASE_URL": db_url,
-            "VOUCH_REDIS_URL": redis_url,
-            "VOUCH_SECRET_KEY": SECRET_KEY,
-            "VOUCH_LOG_LEVEL": "WARNING",
-            "VOUCH_ENV": "production",
-        }
+        env = vouch_env(db_url, redis_url, SECRET_KEY)
         api_port, bare_port, uncached_port = free_port(), free_port(), free_port()
         api = procs.start(
             [sys.executable, "-m", "services.cli", "api"], {**env, "VOUCH_PORT": str(api_port)}
@@ -536,24 +529,7 @@ def main(argv: list[str]) -> None:
                     "VOUCH_WEBHOOK_INTEGRATION_CACHE_SECONDS": "0",
                 },
             )
-        bare = procs.start(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "bench.webhook_intake:bare_app",
-                "--port",
-                str(bare_port),
-                "--loop",
-                "uvloop",
-                "--http",
-                "httptools",
-                "--no-access-log",
-                "--log-level",
-                "warning",
-            ],
-            env,
-        )
+        bare = procs.start(uvicorn_command("bench.webhook_intake:bare_app", bare_port), env)
         api_base, bare_base = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{bare_port}"
         uncached_base = f"http://127.0.0.1:{uncached_port}"
         wait_http(f"{api_base}/readyz", status=200)
